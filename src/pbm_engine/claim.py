@@ -1,0 +1,432 @@
+"""The claim request: an NCPDP D.0 B1/B2/B3 transaction as a frozen value object, and its parser.
+
+Field names are snake_case; each is documented with its D.0 field ID, and the D.0 IDs themselves
+(``"302-C2"``) are accepted as keys too.  Parsing never raises for bad input: every problem
+becomes an :class:`Issue` carrying the NCPDP reject code of the field (the M/I codes).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Container, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .codes import Channel, Reject, Transaction
+from .money import QTY_SCALE, Cents, fmt, fmt_scaled, scaled
+from .ndc import NdcError, normalize
+
+# name -> (D.0 field id, reject code when missing or invalid)
+FIELDS: dict[str, tuple[str, str]] = {
+    "transaction_code": ("103-A3", Reject.MI_TRANSACTION_CODE),
+    "bin": ("101-A1", Reject.SYNTAX_ERROR),
+    "pcn": ("104-A4", Reject.SYNTAX_ERROR),
+    "group_id": ("301-C1", Reject.SYNTAX_ERROR),
+    "cardholder_id": ("302-C2", Reject.MI_CARDHOLDER_ID),
+    "person_code": ("303-C3", Reject.MI_PERSON_CODE),
+    "date_of_birth": ("304-C4", Reject.MI_DATE_OF_BIRTH),
+    "gender": ("305-C5", Reject.MI_GENDER),
+    "pharmacy_id": ("201-B1", Reject.MI_PHARMACY_ID),
+    "date_of_service": ("401-D1", Reject.MI_DATE_OF_SERVICE),
+    "rx_number": ("402-D2", Reject.MI_RX_NUMBER),
+    "fill_number": ("403-D3", Reject.MI_FILL_NUMBER),
+    "ndc": ("407-D7", Reject.MI_PRODUCT_ID),
+    "quantity": ("442-E7", Reject.MI_QUANTITY),
+    "days_supply": ("405-D5", Reject.MI_DAYS_SUPPLY),
+    "daw": ("408-D8", Reject.MI_DAW),
+    "ingredient_cost": ("409-D9", Reject.MI_INGREDIENT_COST),
+    "dispensing_fee": ("412-DC", Reject.MI_DISPENSING_FEE),
+    "usual_and_customary": ("426-DQ", Reject.MI_USUAL_AND_CUSTOMARY),
+    "gross_amount_due": ("430-DU", Reject.MI_GROSS_AMOUNT_DUE),
+    "channel": ("147-U7", Reject.SYNTAX_ERROR),
+    "prescriber_id": ("411-DB", Reject.MI_PRESCRIBER_ID),
+    "pa_number": ("462-EV", Reject.MI_PA_NUMBER),
+    "other_payer_amount": ("431-DV", Reject.MI_OTHER_PAYER_AMOUNT),
+    "other_coverage_code": ("308-C8", Reject.MI_OTHER_COVERAGE_CODE),
+    "clarification_codes": ("420-DK", Reject.MI_SUBMISSION_CLARIFICATION),
+    "dur_overrides": ("473-7E", Reject.DUR_REJECT),
+}
+_BY_FIELD_ID = {fid: name for name, (fid, _) in FIELDS.items()}
+_BY_FIELD_ID.update({fid.split("-")[1]: name for name, (fid, _) in FIELDS.items()})
+
+MAX_QUANTITY = 9_999_999_999  # 9999999.999 in thousandths, the width of 442-E7
+
+
+@dataclass(frozen=True, slots=True)
+class Issue:
+    """A problem with one request field: the reject code, the field, and a readable message."""
+
+    code: str
+    field: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class DurOverride:
+    """A DUR/PPS triple submitted to override a soft DUR reject (439-E4, 440-E5, 441-E6)."""
+
+    reason: str
+    professional: str
+    result: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimKey:
+    """What identifies one dispensing event: pharmacy, Rx number, fill number, date of service."""
+
+    pharmacy_id: str
+    rx_number: str
+    fill_number: int
+    date_of_service: dt.date
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    """A validated claim.  Money is integer cents, quantity thousandths of a unit.
+
+    Attributes (D.0 field IDs in brackets): ``transaction`` [103-A3]; ``cardholder_id`` [302-C2];
+    ``person_code`` [303-C3, three digits]; ``date_of_birth`` [304-C4]; ``gender`` [305-C5:
+    0 unknown, 1 male, 2 female]; ``date_of_service`` [401-D1]; ``rx_number`` [402-D2];
+    ``fill_number`` [403-D3]; ``ndc`` [407-D7, 11 digits]; ``quantity`` [442-E7];
+    ``days_supply`` [405-D5]; ``daw`` [408-D8]; ``ingredient_cost`` [409-D9];
+    ``dispensing_fee`` [412-DC]; ``usual_and_customary`` [426-DQ]; ``gross_amount_due``
+    [430-DU]; ``pharmacy_id`` [201-B1]; ``channel`` [147-U7]; ``prescriber_id`` [411-DB];
+    ``pa_number`` [462-EV]; ``other_payer_amount`` [431-DV, the coupon]; ``other_coverage_code``
+    [308-C8]; ``clarification_codes`` [420-DK]; ``dur_overrides`` [439-E4/440-E5/441-E6];
+    ``group_id`` [301-C1].
+    """
+
+    transaction: Transaction
+    cardholder_id: str
+    person_code: str
+    date_of_birth: dt.date | None
+    gender: int
+    date_of_service: dt.date
+    rx_number: str
+    fill_number: int
+    ndc: str
+    quantity: int
+    days_supply: int
+    daw: int
+    ingredient_cost: Cents | None
+    dispensing_fee: Cents
+    usual_and_customary: Cents | None
+    gross_amount_due: Cents | None
+    pharmacy_id: str
+    channel: Channel
+    prescriber_id: str | None = None
+    pa_number: str | None = None
+    other_payer_amount: Cents = 0
+    other_coverage_code: int | None = None
+    clarification_codes: tuple[int, ...] = ()
+    dur_overrides: tuple[DurOverride, ...] = ()
+    group_id: str | None = None
+
+    @property
+    def key(self) -> ClaimKey:
+        return ClaimKey(self.pharmacy_id, self.rx_number, self.fill_number, self.date_of_service)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The claim as JSON-ready data (money and quantities as strings)."""
+        out: dict[str, Any] = {
+            "transaction_code": self.transaction.value,
+            "cardholder_id": self.cardholder_id,
+            "person_code": self.person_code,
+            "date_of_birth": self.date_of_birth.isoformat() if self.date_of_birth else None,
+            "gender": self.gender,
+            "date_of_service": self.date_of_service.isoformat(),
+            "rx_number": self.rx_number,
+            "fill_number": self.fill_number,
+            "ndc": self.ndc,
+            "quantity": fmt_scaled(self.quantity, QTY_SCALE),
+            "days_supply": self.days_supply,
+            "daw": self.daw,
+            "ingredient_cost": _opt_fmt(self.ingredient_cost),
+            "dispensing_fee": fmt(self.dispensing_fee),
+            "usual_and_customary": _opt_fmt(self.usual_and_customary),
+            "gross_amount_due": _opt_fmt(self.gross_amount_due),
+            "pharmacy_id": self.pharmacy_id,
+            "channel": self.channel.value,
+            "prescriber_id": self.prescriber_id,
+            "pa_number": self.pa_number,
+            "other_payer_amount": fmt(self.other_payer_amount),
+            "other_coverage_code": self.other_coverage_code,
+            "clarification_codes": list(self.clarification_codes),
+            "dur_overrides": [
+                {"reason": d.reason, "professional": d.professional, "result": d.result}
+                for d in self.dur_overrides
+            ],
+            "group_id": self.group_id,
+        }
+        return out
+
+
+def _opt_fmt(value: Cents | None) -> str | None:
+    return None if value is None else fmt(value)
+
+
+@dataclass(slots=True)
+class ParsedRequest:
+    """What the parser made of a request: the claim (when valid), issues, and raw identity.
+
+    ``raw`` keeps the submitted identity fields (cardholder, Rx number ...) as text so that a
+    rejected response can still echo them.
+    """
+
+    claim: Claim | None
+    issues: list[Issue]
+    raw: dict[str, Any]
+
+
+class _Reader:
+    """Field readers that record issues instead of raising."""
+
+    __slots__ = ("data", "issues")
+
+    def __init__(self, data: Mapping[str, Any]) -> None:
+        self.data = data
+        self.issues: list[Issue] = []
+
+    def fail(self, name: str, message: str) -> None:
+        fid, code = FIELDS[name]
+        self.issues.append(Issue(code, name, f"{name} ({fid}): {message}"))
+
+    def text(self, name: str, *, required: bool = False, max_len: int = 40) -> str | None:
+        value = self.data.get(name)
+        if value is None or value == "":
+            if required:
+                self.fail(name, "missing")
+            return None
+        if isinstance(value, bool) or not isinstance(value, str | int):
+            self.fail(name, f"must be text, got {type(value).__name__}")
+            return None
+        text = str(value).strip()
+        if not text or len(text) > max_len:
+            self.fail(name, "empty" if not text else f"longer than {max_len} characters")
+            return None
+        return text
+
+    def integer(
+        self, name: str, *, required: bool = False, default: int | None = None, lo: int = 0,
+        hi: int = 10**9,
+    ) -> int | None:
+        value = self.data.get(name)
+        if value is None or value == "":
+            if required:
+                self.fail(name, "missing")
+            return default
+        if isinstance(value, bool):
+            self.fail(name, "must be a whole number")
+            return default
+        try:
+            number = int(value) if isinstance(value, int) else int(str(value).strip())
+        except ValueError:
+            self.fail(name, f"{value!r} is not a whole number")
+            return default
+        if not lo <= number <= hi:
+            self.fail(name, f"{number} is outside {lo}..{hi}")
+            return default
+        return number
+
+    def amount(self, name: str, scale: int, *, required: bool = False) -> int | None:
+        value = self.data.get(name)
+        if value is None or value == "":
+            if required:
+                self.fail(name, "missing")
+            return None
+        if isinstance(value, float):
+            value = repr(value)  # shortest round-trip text: exact for what was written
+        if isinstance(value, bool):
+            self.fail(name, "must be a number as text, e.g. \"12.34\"")
+            return None
+        try:
+            return scaled(value, scale, name)
+        except (ValueError, TypeError) as exc:
+            self.fail(name, str(exc))
+            return None
+
+    def money(self, name: str, *, required: bool = False) -> Cents | None:
+        cents = self.amount(name, 100, required=required)
+        if cents is not None and cents < 0:
+            self.fail(name, "must not be negative")
+            return None
+        return cents
+
+    def date(self, name: str, *, required: bool = False) -> dt.date | None:
+        value = self.data.get(name)
+        if value is None or value == "":
+            if required:
+                self.fail(name, "missing")
+            return None
+        if isinstance(value, dt.datetime):
+            return value.date()
+        if isinstance(value, dt.date):
+            return value
+        if isinstance(value, int) and not isinstance(value, bool):
+            value = str(value)
+        if not isinstance(value, str):
+            self.fail(name, f"must be a date, got {type(value).__name__}")
+            return None
+        text = value.strip()
+        try:
+            if len(text) == 8 and text.isdigit():  # D.0 CCYYMMDD
+                return dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
+            return dt.date.fromisoformat(text)
+        except ValueError:
+            self.fail(name, f"{value!r} is not a date (YYYY-MM-DD or CCYYMMDD)")
+            return None
+
+
+_GENDERS = {"0": 0, "1": 1, "2": 2, "U": 0, "M": 1, "F": 2}
+_CHANNELS = {c.value: c for c in Channel} | {"01": Channel.RETAIL, "05": Channel.MAIL,
+                                             "06": Channel.SPECIALTY}
+
+
+def _canonical_keys(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    if all(k in FIELDS for k in data):
+        return data
+    return {_BY_FIELD_ID.get(k, k): v for k, v in data.items()}
+
+
+def parse_claim(
+    data: Mapping[str, Any], known_ndcs: Container[str] | None = None
+) -> ParsedRequest:
+    """Validate a request mapping into a :class:`Claim`; problems become M/I issues."""
+    if not isinstance(data, Mapping):
+        issue = Issue(Reject.SYNTAX_ERROR, "", f"request must be a JSON object, got "
+                      f"{type(data).__name__}")
+        return ParsedRequest(None, [issue], {})
+    data = _canonical_keys(data)
+    r = _Reader(data)
+    raw = {k: data.get(k) for k in ("cardholder_id", "person_code", "rx_number", "fill_number",
+                                     "pharmacy_id", "date_of_service", "ndc")}
+
+    tx_text = r.text("transaction_code") or "B1"
+    try:
+        transaction = Transaction(tx_text.upper())
+    except ValueError:
+        r.fail("transaction_code", f"{tx_text!r} is not B1, B2 or B3")
+        transaction = Transaction.BILLING
+
+    cardholder = r.text("cardholder_id", required=True, max_len=20)
+    person = r.text("person_code", max_len=3) or "001"
+    if not person.isdigit():
+        r.fail("person_code", f"{person!r} is not numeric")
+    person = person.zfill(3)
+    dob = r.date("date_of_birth")
+    gender_raw = data.get("gender")
+    gender = 0
+    if gender_raw is not None and gender_raw != "":
+        gender_code = _GENDERS.get(str(gender_raw).strip().upper())
+        if gender_code is None:
+            r.fail("gender", f"{gender_raw!r} is not 0/1/2 or U/M/F")
+        else:
+            gender = gender_code
+    dos = r.date("date_of_service", required=True)
+    if dos is not None and dob is not None and dob > dos:
+        r.fail("date_of_birth", "after the date of service")
+    rx_number = r.text("rx_number", required=True, max_len=12)
+    fill = r.integer("fill_number", default=0, hi=99)
+    ndc_text = r.text("ndc", required=transaction != Transaction.REVERSAL, max_len=14)
+    ndc = "" if transaction == Transaction.REVERSAL else None
+    if ndc_text is not None:
+        try:
+            ndc = normalize(ndc_text, known_ndcs)
+        except NdcError as exc:
+            r.fail("ndc", str(exc))
+    quantity = r.amount("quantity", QTY_SCALE, required=transaction != Transaction.REVERSAL)
+    if quantity is not None and not 0 < quantity <= MAX_QUANTITY:
+        r.fail("quantity", "must be greater than zero")
+        quantity = None
+    days = r.integer("days_supply", required=transaction != Transaction.REVERSAL, hi=999)
+    if days == 0:
+        r.fail("days_supply", "must be at least 1")
+    daw_value = r.integer("daw", default=0, hi=10**6)
+    if daw_value is not None and not 0 <= daw_value <= 9:
+        r.fail("daw", f"{daw_value} is not a DAW code 0-9")
+    ingredient = r.money("ingredient_cost")
+    fee = r.money("dispensing_fee")
+    uc = r.money("usual_and_customary")
+    gad = r.money("gross_amount_due")
+    pharmacy = r.text("pharmacy_id", required=True, max_len=15)
+    channel_text = (r.text("channel") or "retail").lower()
+    channel = _CHANNELS.get(channel_text)
+    if channel is None:
+        r.fail("channel", f"{channel_text!r} is not retail, mail or specialty")
+        channel = Channel.RETAIL
+    prescriber = r.text("prescriber_id", max_len=15)
+    pa_number = r.text("pa_number", max_len=11)
+    coupon = r.money("other_payer_amount")
+    occ = r.integer("other_coverage_code", hi=9)
+    sccs = _int_list(r, "clarification_codes", 99)
+    durs = _dur_list(r)
+    group_id = r.text("group_id", max_len=15)
+
+    if r.issues:
+        return ParsedRequest(None, r.issues, raw)
+    assert cardholder and dos and rx_number and ndc is not None and pharmacy
+    claim = Claim(
+        transaction=transaction,
+        cardholder_id=cardholder,
+        person_code=person,
+        date_of_birth=dob,
+        gender=gender,
+        date_of_service=dos,
+        rx_number=rx_number,
+        fill_number=fill or 0,
+        ndc=ndc,
+        quantity=quantity or 0,
+        days_supply=days or 0,
+        daw=daw_value or 0,
+        ingredient_cost=ingredient,
+        dispensing_fee=fee or 0,
+        usual_and_customary=uc,
+        gross_amount_due=gad,
+        pharmacy_id=pharmacy,
+        channel=channel,
+        prescriber_id=prescriber,
+        pa_number=pa_number,
+        other_payer_amount=coupon or 0,
+        other_coverage_code=occ,
+        clarification_codes=sccs,
+        dur_overrides=durs,
+        group_id=group_id,
+    )
+    return ParsedRequest(claim, [], raw)
+
+
+def _int_list(r: _Reader, name: str, hi: int) -> tuple[int, ...]:
+    value = r.data.get(name)
+    if value is None or value == "":
+        return ()
+    items = value if isinstance(value, list | tuple) else [value]
+    out = []
+    for item in items:
+        try:
+            number = int(str(item).strip())
+        except ValueError:
+            r.fail(name, f"{item!r} is not a code number")
+            continue
+        if not 0 <= number <= hi:
+            r.fail(name, f"{number} is outside 0..{hi}")
+            continue
+        out.append(number)
+    return tuple(out)
+
+
+def _dur_list(r: _Reader) -> tuple[DurOverride, ...]:
+    value = r.data.get("dur_overrides")
+    if not value:
+        return ()
+    if not isinstance(value, list | tuple):
+        r.fail("dur_overrides", "must be a list of {reason, professional, result}")
+        return ()
+    out = []
+    for item in value:
+        if not isinstance(item, Mapping) or not all(
+            isinstance(item.get(k), str) for k in ("reason", "professional", "result")
+        ):
+            r.fail("dur_overrides", f"{item!r} needs text reason, professional and result")
+            continue
+        out.append(DurOverride(item["reason"], item["professional"], item["result"]))
+    return tuple(out)

@@ -1,0 +1,583 @@
+"""Load plan, formulary, network, price and member files into a :class:`Book`.
+
+Pydantic v2 models validate what comes from files (and only here: the hot path never sees
+pydantic).  A bad file raises :class:`ConfigError` naming the file and the field, e.g.
+``plans/ppo.yaml: cost_share.0.bands.1.copay: money 'ten' is not a number``.
+
+A *book file* lists the other files, paths relative to itself; ``pkg:`` paths name files
+bundled in ``pbm_engine/data``::
+
+    plans: [plans/ppo.yaml, plans/hdhp.yaml]
+    formularies: [formulary.yaml]
+    networks: [network.yaml]
+    prices: [prices.csv]
+    nadac: ["pkg:nadac/nadac_2026-04-29_sample_rows.csv"]
+    members: [members.yaml]
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import itertools
+import re
+from collections.abc import Iterable
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from .book import Book
+from .codes import Channel
+from .eligibility import CoveragePeriod, Member, PriorAuth
+from .errors import ConfigError
+from .formulary.model import Coverage, Drug, Formulary, QuantityLimit, StepTherapy
+from .money import to_cents, to_price, to_qty, to_rate
+from .plan import (
+    AssistancePolicy,
+    Band,
+    CopayAssistance,
+    CostShareRule,
+    Daw0Policy,
+    DawPolicy,
+    Limit,
+    Plan,
+    Schedule,
+)
+from .pricing.contract import ContractTerms, Network
+from .pricing.prices import NadacPoint, PricePoint
+
+Money = str | int
+M = TypeVar("M", bound=BaseModel)
+_DAYS = re.compile(r"^\s*(\d+)\s*-\s*(\d+)\s*$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def _money(value: Money | None) -> int | None:
+    return None if value is None else to_cents(value)
+
+
+class _Money(_Model):
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_float(cls, value: Any) -> Any:
+        if isinstance(value, float):
+            raise ValueError("write money and rates as strings (\"12.34\"), not floats")
+        return value
+
+
+# -- plan files --------------------------------------------------------------------------------
+
+class BandModel(_Money):
+    days: str = Field(description="inclusive days-supply band, e.g. '1-34'")
+    copay: Money | None = None
+    coinsurance: Money | None = Field(None, description="percent, e.g. '20' for 20%")
+    min: Money | None = None
+    max: Money | None = None
+
+    @field_validator("days")
+    @classmethod
+    def _days(cls, value: str) -> str:
+        m = _DAYS.match(value)
+        if not m or int(m[1]) < 1 or int(m[1]) > int(m[2]):
+            raise ValueError(f"days must look like '1-34', got {value!r}")
+        return value
+
+    def to_band(self) -> Band:
+        if (self.copay is None) == (self.coinsurance is None):
+            raise ValueError("give exactly one of copay or coinsurance")
+        m = _DAYS.match(self.days)
+        assert m
+        rule = CostShareRule(
+            copay=_money(self.copay),
+            rate=None if self.coinsurance is None else to_rate(self.coinsurance),
+            minimum=_money(self.min),
+            maximum=_money(self.max),
+        )
+        return Band(int(m[1]), int(m[2]), rule)
+
+
+class CellModel(_Model):
+    tier: int | list[int]
+    channel: Channel | list[Channel]
+    bands: list[BandModel]
+
+
+class LimitModel(_Money):
+    individual: Money
+    family: Money | None = None
+    embedded: bool = True
+    per_person_cap: Money | None = None
+
+    def to_limit(self) -> Limit:
+        return Limit(to_cents(self.individual), _money(self.family), self.embedded,
+                     _money(self.per_person_cap))
+
+
+class DawModel(_Model):
+    penalty_codes: list[int] = [2]
+    daw0_multisource_brand: Daw0Policy = Daw0Policy.PENALTY
+    generic_price_codes: list[int] = [3, 5]
+    generic_cost_share_codes: list[int] = [5, 9]
+    penalty_base: Literal["generic", "brand"] = "generic"
+    penalty_counts_toward_deductible: bool = False
+    penalty_counts_toward_oop: bool = False
+
+
+class AssistanceModel(_Model):
+    policy: AssistancePolicy = AssistancePolicy.STANDARD
+    tiers: list[int] | None = None
+
+
+class PlanModel(_Money):
+    plan_id: str
+    name: str
+    description: str = ""
+    formulary: str
+    network: str
+    plan_year_start: str = "01-01"
+    deductible: LimitModel | None = None
+    deductible_exempt_tiers: list[int] = []
+    oop_max: LimitModel | None = None
+    cost_share: list[CellModel]
+    max_days_supply: dict[Channel, int] = {Channel.RETAIL: 34, Channel.MAIL: 90,
+                                           Channel.SPECIALTY: 30}
+    refill_threshold_percent: Money = "80"
+    refill_override_codes: list[int] = [3, 4, 5, 7, 13, 14]
+    daw: DawModel = DawModel()
+    copay_assistance: AssistanceModel = AssistanceModel()
+    generic_tier: int = 1
+    preventive_zero: bool = True
+    insulin_cap_30_days: Money | None = None
+    insulin_deductible_exempt: bool = False
+    timely_filing_days: int | None = 90
+    max_claim_cost: Money | None = None
+    annual_benefit_max: Money | None = None
+    specialty_channel_required: bool = True
+    hdhp: bool = False
+
+    def to_plan(self) -> Plan:
+        month, day = (int(x) for x in self.plan_year_start.split("-"))
+        dt.date(2000, month, day)  # validates
+        cells: dict[tuple[int, Channel], tuple[Band, ...]] = {}
+        for i, cell in enumerate(self.cost_share):
+            tiers = cell.tier if isinstance(cell.tier, list) else [cell.tier]
+            channels = cell.channel if isinstance(cell.channel, list) else [cell.channel]
+            try:
+                bands = tuple(sorted((b.to_band() for b in cell.bands),
+                                     key=lambda b: b.min_days))
+            except ValueError as exc:
+                raise ValueError(f"cost_share.{i}: {exc}") from None
+            for a, b in itertools.pairwise(bands):
+                if b.min_days <= a.max_days:
+                    raise ValueError(f"cost_share.{i}: bands {a.min_days}-{a.max_days} and "
+                                     f"{b.min_days}-{b.max_days} overlap")
+            for tier in tiers:
+                for channel in channels:
+                    if (tier, channel) in cells:
+                        raise ValueError(f"cost_share.{i}: tier {tier} {channel.value} is "
+                                         "given twice")
+                    cells[(tier, channel)] = bands
+        return Plan(
+            plan_id=self.plan_id,
+            name=self.name,
+            description=self.description,
+            formulary_id=self.formulary,
+            network_id=self.network,
+            schedule=Schedule(cells),
+            deductible=self.deductible.to_limit() if self.deductible else None,
+            oop_max=self.oop_max.to_limit() if self.oop_max else None,
+            deductible_exempt_tiers=frozenset(self.deductible_exempt_tiers),
+            year_start=(month, day),
+            max_days_supply=dict(self.max_days_supply),
+            refill_threshold=to_rate(self.refill_threshold_percent),
+            refill_override_codes=frozenset(self.refill_override_codes),
+            daw=DawPolicy(
+                penalty_codes=frozenset(self.daw.penalty_codes),
+                daw0_multisource_brand=self.daw.daw0_multisource_brand,
+                generic_price_codes=frozenset(self.daw.generic_price_codes),
+                generic_cost_share_codes=frozenset(self.daw.generic_cost_share_codes),
+                penalty_base=self.daw.penalty_base,
+                penalty_counts_toward_deductible=self.daw.penalty_counts_toward_deductible,
+                penalty_counts_toward_oop=self.daw.penalty_counts_toward_oop,
+            ),
+            copay_assistance=CopayAssistance(
+                self.copay_assistance.policy,
+                None if self.copay_assistance.tiers is None
+                else frozenset(self.copay_assistance.tiers),
+            ),
+            generic_tier=self.generic_tier,
+            preventive_zero=self.preventive_zero,
+            insulin_cap_30=_money(self.insulin_cap_30_days),
+            insulin_deductible_exempt=self.insulin_deductible_exempt,
+            timely_filing_days=self.timely_filing_days,
+            max_claim_cost=_money(self.max_claim_cost),
+            annual_benefit_max=_money(self.annual_benefit_max),
+            specialty_channel_required=self.specialty_channel_required,
+            hdhp=self.hdhp,
+        )
+
+
+# -- formulary files ---------------------------------------------------------------------------
+
+class StepModel(_Model):
+    prerequisites: list[str]
+    lookback_days: int = Field(180, ge=1, le=3650)
+
+
+class QuantityLimitModel(_Money):
+    quantity: Money
+    days: int = Field(ge=1, le=3650)
+
+
+class GroupModel(_Model):
+    id: str
+    name: str = ""
+
+
+class DrugModel(_Model):
+    ndc: str = Field(pattern=r"^\d{11}$")
+    name: str
+    rxcui: str | None = None
+    brand: bool = False
+    multi_source: bool = False
+    te_group: str | None = None
+    groups: list[str] = []
+    tier: int = Field(ge=0, le=9)
+    status: Coverage = Coverage.COVERED
+    pa_required: bool = False
+    step_therapy: StepModel | None = None
+    quantity_limit: QuantityLimitModel | None = None
+    min_age: int | None = Field(None, ge=0, le=150)
+    max_age: int | None = Field(None, ge=0, le=150)
+    gender: Literal["M", "F"] | None = None
+    preventive: bool = False
+    specialty: bool = False
+    insulin: bool = False
+    vaccine: bool = False
+    otc: bool = False
+    max_days_supply: int | None = Field(None, ge=1, le=999)
+
+    def to_drug(self) -> Drug:
+        return Drug(
+            ndc=self.ndc,
+            name=self.name,
+            tier=self.tier,
+            coverage=self.status,
+            rxcui=self.rxcui,
+            brand=self.brand,
+            multi_source=self.multi_source,
+            te_group=self.te_group,
+            groups=frozenset(self.groups),
+            pa_required=self.pa_required,
+            step_therapy=StepTherapy(frozenset(self.step_therapy.prerequisites),
+                                     self.step_therapy.lookback_days)
+            if self.step_therapy else None,
+            quantity_limit=QuantityLimit(to_qty(self.quantity_limit.quantity),
+                                         self.quantity_limit.days)
+            if self.quantity_limit else None,
+            min_age=self.min_age,
+            max_age=self.max_age,
+            gender={"M": 1, "F": 2}[self.gender] if self.gender else None,
+            preventive=self.preventive,
+            specialty=self.specialty,
+            insulin=self.insulin,
+            vaccine=self.vaccine,
+            otc=self.otc,
+            max_days_supply=self.max_days_supply,
+            therapy_key=self.te_group or (f"RXCUI:{self.rxcui}" if self.rxcui else self.ndc),
+        )
+
+
+class TeGroupModel(BaseModel):
+    """A therapeutic-equivalence group as recorded by the data build (informational)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    id: str
+    brand_ndcs: list[str] = []
+    generic_ndcs: list[str] = []
+
+
+class FormularyModel(_Model):
+    formulary_id: str
+    name: str
+    source: str = ""
+    groups: list[GroupModel] = []
+    te_groups: list[TeGroupModel] = []
+    drugs: list[DrugModel]
+
+    def to_formulary(self) -> Formulary:
+        names = {g.id: g.name for g in self.groups}
+        drugs = [d.to_drug() for d in self.drugs]
+        seen: set[str] = set()
+        for i, drug in enumerate(drugs):
+            if drug.ndc in seen:
+                raise ValueError(f"drugs.{i}.ndc: {drug.ndc} is listed twice")
+            seen.add(drug.ndc)
+            missing = set(drug.groups) - names.keys()
+            if drug.step_therapy:
+                missing |= set(drug.step_therapy.prerequisites) - names.keys()
+            if missing:
+                raise ValueError(f"drugs.{i}.groups: unknown group(s) {sorted(missing)}")
+        return Formulary.build(self.formulary_id, self.name, drugs, names, self.source)
+
+
+# -- networks, members -------------------------------------------------------------------------
+
+class ContractModel(_Money):
+    channel: Channel
+    drug_type: Literal["brand", "generic"]
+    start: dt.date = dt.date(2000, 1, 1)
+    end: dt.date | None = None
+    dispensing_fee: Money = "0"
+    awp_discount: Money | None = Field(None, description="percent off AWP")
+    wac_markup: Money | None = None
+    nadac_markup: Money | None = None
+    mac: bool = False
+
+    def to_terms(self) -> ContractTerms:
+        def pct(v):
+            return (None if v is None else to_rate(v))
+        return ContractTerms(self.start, self.end, to_cents(self.dispensing_fee),
+                             pct(self.awp_discount), pct(self.wac_markup),
+                             pct(self.nadac_markup), self.mac)
+
+
+class NetworkModel(_Model):
+    network_id: str
+    name: str = ""
+    contracts: list[ContractModel]
+
+    def to_network(self) -> Network:
+        terms: dict[tuple[Channel, bool], list[ContractTerms]] = {}
+        for c in self.contracts:
+            terms.setdefault((c.channel, c.drug_type == "brand"), []).append(c.to_terms())
+        return Network(self.network_id, self.name,
+                       {k: tuple(sorted(v, key=lambda t: t.start)) for k, v in terms.items()})
+
+
+class CoverageModel(_Model):
+    start: dt.date
+    end: dt.date | None = None
+    terminated: bool = False
+
+
+class MemberModel(_Model):
+    cardholder_id: str
+    person_code: str = "001"
+    family_id: str | None = None
+    plan_id: str
+    date_of_birth: dt.date | None = None
+    gender: Literal["M", "F", "U"] = "U"
+    first_name: str = ""
+    last_name: str = ""
+    coverage: list[CoverageModel]
+    lis_level: str | None = None
+
+    def to_member(self) -> Member:
+        return Member(
+            cardholder_id=self.cardholder_id,
+            person_code=self.person_code.zfill(3),
+            family_id=self.family_id or self.cardholder_id,
+            plan_id=self.plan_id,
+            date_of_birth=self.date_of_birth,
+            gender={"M": 1, "F": 2, "U": 0}[self.gender],
+            coverage=tuple(CoveragePeriod(c.start, c.end, c.terminated) for c in self.coverage),
+            first_name=self.first_name,
+            last_name=self.last_name,
+            lis_level=self.lis_level,
+        )
+
+
+class PriorAuthModel(_Model):
+    cardholder_id: str
+    person_code: str = "001"
+    number: str
+    start: dt.date
+    end: dt.date
+    ndc: str | None = None
+    te_group: str | None = None
+    group: str | None = None
+    rxcui: str | None = None
+    bypasses: list[Literal["formulary", "step_therapy", "quantity_limit", "refill_too_soon",
+                           "age", "gender", "days_supply"]] = []
+
+    def to_pa(self) -> PriorAuth:
+        if not (self.ndc or self.te_group or self.group or self.rxcui):
+            raise ValueError("a prior authorization needs ndc, te_group, group or rxcui")
+        return PriorAuth(f"{self.cardholder_id}-{self.person_code.zfill(3)}", self.number,
+                         self.start, self.end, self.ndc, self.te_group, self.group, self.rxcui,
+                         frozenset(self.bypasses))
+
+
+class MembersModel(_Model):
+    members: list[MemberModel]
+    prior_authorizations: list[PriorAuthModel] = []
+
+
+class BookModel(_Model):
+    plans: list[str] = []
+    formularies: list[str] = []
+    networks: list[str] = []
+    prices: list[str] = []
+    nadac: list[str] = []
+    members: list[str] = []
+
+
+# -- reading -----------------------------------------------------------------------------------
+
+def _describe(exc: ValidationError, path: str) -> str:
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(x) for x in err["loc"]) or "(top)"
+        parts.append(f"{path}: {where}: {err['msg']}")
+    return "\n".join(parts)
+
+
+def resolve(ref: str, base: Path) -> Path:
+    """A path relative to a book file, or ``pkg:...`` for bundled data."""
+    if ref.startswith("pkg:"):
+        return Path(str(resources.files("pbm_engine") / "data" / ref[4:]))
+    path = Path(ref)
+    return path if path.is_absolute() else base / path
+
+
+def read_yaml(path: Path) -> Any:
+    try:
+        with path.open(encoding="utf-8") as handle:
+            return yaml.safe_load(handle)
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+
+
+def load_model(model: type[M], path: Path) -> M:
+    data = read_yaml(path)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(_describe(exc, str(path))) from None
+
+
+def _convert(path: Path, fn: Any) -> Any:
+    try:
+        return fn()
+    except ValueError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def load_plan(path: str | Path) -> Plan:
+    """Load one commercial plan file."""
+    p = Path(path)
+    model = load_model(PlanModel, p)
+    return _convert(p, model.to_plan)
+
+
+def load_formulary(path: str | Path) -> Formulary:
+    """Load one formulary file (YAML or JSON)."""
+    p = Path(path)
+    model = load_model(FormularyModel, p)
+    return _convert(p, model.to_formulary)
+
+
+def load_prices(path: Path, book: Book) -> None:
+    """Load a price CSV: ``ndc,effective_date,end_date,awp,wac,mac`` (unit prices in $)."""
+    try:
+        handle = path.open(encoding="utf-8", newline="")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: file not found") from None
+    with handle:
+        reader = csv.DictReader(handle)
+        need = {"ndc", "effective_date", "end_date", "awp", "wac", "mac"}
+        if not reader.fieldnames or not need <= set(reader.fieldnames):
+            raise ConfigError(f"{path}: header must have columns {sorted(need)}")
+        for line, row in enumerate(reader, start=2):
+            try:
+                ndc = row["ndc"].strip()
+                if not re.fullmatch(r"\d{11}", ndc):
+                    raise ValueError(f"ndc {ndc!r} is not 11 digits")
+                end = row["end_date"].strip()
+
+                def price(col: str, row: dict[str, str] = row) -> int | None:
+                    text = row[col].strip()
+                    return to_price(text) if text else None
+
+                book.prices.add(ndc, PricePoint(
+                    dt.date.fromisoformat(row["effective_date"].strip()),
+                    dt.date.fromisoformat(end) if end else None,
+                    price("awp"), price("wac"), price("mac")))
+            except (ValueError, TypeError) as exc:
+                raise ConfigError(f"{path}: line {line}: {exc}") from None
+
+
+def load_nadac_file(path: Path, book: Book) -> None:
+    """Load a CMS NADAC weekly file into the book's price index."""
+    from .pricing.nadac import load_nadac
+
+    try:
+        rows = load_nadac(path)
+    except (ValueError, OSError) as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+    for row in rows:
+        book.prices.add_nadac(row.ndc, NadacPoint(row.effective_date, row.unit_price),
+                              row.classification, row.description)
+
+
+def load_members(path: Path, book: Book) -> None:
+    model = load_model(MembersModel, path)
+
+    def build() -> None:
+        for m in model.members:
+            book.registry.add(m.to_member())
+        for i, pa in enumerate(model.prior_authorizations):
+            try:
+                book.registry.add_prior_auth(pa.to_pa())
+            except ValueError as exc:
+                raise ValueError(f"prior_authorizations.{i}: {exc}") from None
+
+    _convert(path, build)
+
+
+def load_book(path: str | Path, extra_plans: Iterable[Plan] = ()) -> Book:
+    """Load a book file and everything it lists; check cross references."""
+    p = Path(path)
+    spec = load_model(BookModel, p)
+    base = p.parent
+    book = Book()
+    for ref in spec.formularies:
+        f = load_formulary(resolve(ref, base))
+        book.formularies[f.formulary_id] = f
+    for ref in spec.networks:
+        fp = resolve(ref, base)
+        n = load_model(NetworkModel, fp)
+        book.networks[n.network_id] = _convert(fp, n.to_network)
+    for ref in spec.plans:
+        plan = load_plan(resolve(ref, base))
+        if plan.plan_id in book.plans:
+            raise ConfigError(f"{ref}: plan {plan.plan_id} is defined twice")
+        book.plans[plan.plan_id] = plan
+    for plan in extra_plans:
+        book.plans[plan.plan_id] = plan
+    for ref in spec.prices:
+        load_prices(resolve(ref, base), book)
+    for ref in spec.nadac:
+        load_nadac_file(resolve(ref, base), book)
+    for ref in spec.members:
+        load_members(resolve(ref, base), book)
+    return book.check()
+
+
+def sample_book_path() -> Path:
+    """The bundled sample book (plans, formulary, prices, members)."""
+    return Path(str(resources.files("pbm_engine") / "data" / "sample" / "book.yaml"))
+
+
+def load_sample_book() -> Book:
+    """Load the bundled sample data."""
+    return load_book(sample_book_path())

@@ -1,0 +1,184 @@
+"""The adjudication result, modelled on the NCPDP D.0 response (status, pricing, rejects)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from .accumulators import ZERO, Totals
+from .codes import Status, Transaction, reject_description
+from .money import Cents, fmt
+
+
+@dataclass(frozen=True, slots=True)
+class RejectInfo:
+    """One reject: the 511-FB code and a readable message (526-FQ style)."""
+
+    code: str
+    message: str
+
+    @property
+    def description(self) -> str:
+        return reject_description(self.code)
+
+
+@dataclass(frozen=True, slots=True)
+class Alternative:
+    """A preferred product offered with a reject (the 22 response segment)."""
+
+    ndc: str
+    name: str
+    tier: int
+
+
+@dataclass(frozen=True, slots=True)
+class DurResponse:
+    """A DUR/PPS response entry (24 segment): reason, previous fill date and quantity."""
+
+    reason: str
+    previous_fill_date: dt.date | None = None
+    previous_quantity: int | None = None
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimResult:
+    """The answer to one transaction.  Money is integer cents; ``to_dict`` gives strings.
+
+    Pricing fields (D.0 IDs): ``ingredient_cost_paid`` 506-F6, ``dispensing_fee_paid`` 507-F7,
+    ``total_price`` F6 + F7 (the allowed amount), ``patient_pay`` 505-F5 (the member's whole
+    responsibility, including any part the coupon covers), ``plan_pay`` 509-F9 (total amount
+    paid), ``other_payer_paid`` the coupon applied to F5, ``member_paid`` F5 minus the coupon,
+    ``deductible_applied`` 517-FH, ``copay_amount`` 518-FI, ``coinsurance_amount`` 572-4U,
+    ``product_selection_amount`` 134-UK (brand penalty), ``exceeding_benefit_max`` 520-FK,
+    ``accumulated_deductible`` 512-FC, ``remaining_deductible`` 513-FD,
+    ``remaining_benefit`` 514-FE, ``remaining_oop``, ``basis`` 522-FM, ``next_fill_date`` BT.
+
+    Balance, for every paid claim: ``member_paid + other_payer_paid + plan_pay == total_price``
+    and ``patient_pay == deductible_applied + copay_amount + coinsurance_amount +
+    product_selection_amount + exceeding_benefit_max``.
+    """
+
+    status: Status
+    transaction: Transaction
+    pharmacy_id: str = ""
+    rx_number: str = ""
+    fill_number: int = 0
+    date_of_service: dt.date | None = None
+    cardholder_id: str = ""
+    person_code: str = ""
+    member_id: str = ""
+    family_id: str = ""
+    plan_id: str = ""
+    ndc: str = ""
+    drug_name: str = ""
+    tier: int | None = None
+    rejects: tuple[RejectInfo, ...] = ()
+    messages: tuple[str, ...] = ()
+    ingredient_cost_paid: Cents = 0
+    dispensing_fee_paid: Cents = 0
+    total_price: Cents = 0
+    patient_pay: Cents = 0
+    plan_pay: Cents = 0
+    other_payer_paid: Cents = 0
+    member_paid: Cents = 0
+    deductible_applied: Cents = 0
+    copay_amount: Cents = 0
+    coinsurance_amount: Cents = 0
+    product_selection_amount: Cents = 0
+    exceeding_benefit_max: Cents = 0
+    accumulated_deductible: Cents | None = None
+    remaining_deductible: Cents | None = None
+    remaining_oop: Cents | None = None
+    remaining_benefit: Cents | None = None
+    basis: str = ""
+    next_fill_date: dt.date | None = None
+    alternatives: tuple[Alternative, ...] = ()
+    dur: tuple[DurResponse, ...] = ()
+    plan_year: dt.date | None = None
+    delta: Totals = ZERO
+    trace: tuple[str, ...] = ()
+    part_d: Any = None  # the PDE record for Medicare Part D claims
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def paid(self) -> bool:
+        return self.status is Status.PAID
+
+    @property
+    def reject_codes(self) -> tuple[str, ...]:
+        return tuple(r.code for r in self.rejects)
+
+    def with_status(self, status: Status) -> ClaimResult:
+        return replace(self, status=status)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready data: money as strings ("12.34"), dates ISO, trace only when recorded."""
+        out: dict[str, Any] = {
+            "status": self.status.value,
+            "transaction_code": self.transaction.value,
+            "pharmacy_id": self.pharmacy_id,
+            "rx_number": self.rx_number,
+            "fill_number": self.fill_number,
+            "date_of_service": _iso(self.date_of_service),
+            "cardholder_id": self.cardholder_id,
+            "person_code": self.person_code,
+            "plan_id": self.plan_id,
+            "ndc": self.ndc,
+            "drug_name": self.drug_name,
+            "tier": self.tier,
+            "rejects": [{"code": r.code, "description": r.description, "message": r.message}
+                        for r in self.rejects],
+            "messages": list(self.messages),
+        }
+        if self.status in (Status.PAID, Status.DUPLICATE_OF_PAID):
+            out.update({
+                "ingredient_cost_paid": fmt(self.ingredient_cost_paid),
+                "dispensing_fee_paid": fmt(self.dispensing_fee_paid),
+                "total_price": fmt(self.total_price),
+                "patient_pay": fmt(self.patient_pay),
+                "plan_pay": fmt(self.plan_pay),
+                "other_payer_paid": fmt(self.other_payer_paid),
+                "member_paid": fmt(self.member_paid),
+                "deductible_applied": fmt(self.deductible_applied),
+                "copay_amount": fmt(self.copay_amount),
+                "coinsurance_amount": fmt(self.coinsurance_amount),
+                "product_selection_amount": fmt(self.product_selection_amount),
+                "exceeding_benefit_max": fmt(self.exceeding_benefit_max),
+                "accumulated_deductible": _opt(self.accumulated_deductible),
+                "remaining_deductible": _opt(self.remaining_deductible),
+                "remaining_oop": _opt(self.remaining_oop),
+                "remaining_benefit": _opt(self.remaining_benefit),
+                "basis_of_reimbursement": self.basis,
+                "plan_year": _iso(self.plan_year),
+                "accumulator_delta": {
+                    "deductible": fmt(self.delta.deductible),
+                    "oop": fmt(self.delta.oop),
+                    "plan_paid": fmt(self.delta.plan_paid),
+                    "troop": fmt(self.delta.troop),
+                    "gross_drug_cost": fmt(self.delta.gross_drug_cost),
+                },
+            })
+        if self.next_fill_date:
+            out["next_fill_date"] = self.next_fill_date.isoformat()
+        if self.alternatives:
+            out["alternatives"] = [{"ndc": a.ndc, "name": a.name, "tier": a.tier}
+                                   for a in self.alternatives]
+        if self.dur:
+            out["dur"] = [{"reason": d.reason, "previous_fill_date": _iso(d.previous_fill_date),
+                           "message": d.message} for d in self.dur]
+        if self.part_d is not None:
+            out["part_d"] = self.part_d.to_dict()
+        if self.trace:
+            out["trace"] = list(self.trace)
+        out.update(self.extra)
+        return out
+
+
+def _iso(day: dt.date | None) -> str | None:
+    return day.isoformat() if day else None
+
+
+def _opt(cents: Cents | None) -> str | None:
+    return None if cents is None else fmt(cents)
