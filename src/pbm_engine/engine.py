@@ -101,6 +101,29 @@ class Engine:
             return _rejected_from_issues(parsed.issues, parsed.raw)
         return parsed.claim
 
+    def drug_for(self, plan_id: str, ndc: str) -> Drug | None:
+        """The formulary entry a plan uses for an NDC."""
+        plan = self.book.plans.get(plan_id)
+        if plan is None:
+            return None
+        return self.book.formularies[plan.formulary_id].get(ndc)
+
+    def fill_for(self, claim: Claim, result: ClaimResult) -> Fill:
+        """The history record a paid claim leaves for later edits."""
+        drug = self.drug_for(result.plan_id, claim.ndc)
+        return Fill(
+            member_id=result.member_id,
+            date_of_service=claim.date_of_service,
+            ndc=claim.ndc,
+            therapy_key=drug.therapy_key if drug else claim.ndc,
+            groups=drug.groups if drug else frozenset(),
+            quantity=claim.quantity,
+            days_supply=claim.days_supply,
+            rx_number=claim.rx_number,
+            fill_number=claim.fill_number,
+            pharmacy_id=claim.pharmacy_id,
+        )
+
     # -- billing -----------------------------------------------------------------------------
 
     def _billing(self, claim: Claim, accumulators: AccumulatorView, history: HistoryView,
@@ -155,21 +178,18 @@ class Engine:
 
         pa = self._prior_auth(claim, member, drug, rejects, t)
         bypass = pa.bypasses if pa else frozenset()
-        rule = self._edits(claim, member, plan, formulary, drug, pa, bypass, history, rejects, t)
+        rule, next_fill, dur = self._edits(claim, member, plan, formulary, drug, pa, bypass,
+                                           history, rejects, t)
         alternatives: tuple[Alternative, ...] = ()
         if any(code in (Reject.STEP_THERAPY, Reject.NOT_ON_FORMULARY) for code, _ in rejects):
             alternatives = _alternatives(formulary, drug)
         if rejects:
             return self._reject_claim(claim, rejects, member=member, plan=plan, drug=drug,
-                                      alternatives=alternatives,
-                                      next_fill=self._next_fill, dur=self._dur)
+                                      alternatives=alternatives, next_fill=next_fill, dur=dur)
         assert rule is not None
         return self._price_and_share(claim, member, plan, formulary, drug, rule, accumulators, t)
 
     # -- edits -------------------------------------------------------------------------------
-
-    _next_fill: dt.date | None = None
-    _dur: tuple[DurResponse, ...] = ()
 
     def _prior_auth(self, claim: Claim, member: Member, drug: Drug,
                     rejects: list[tuple[str, str]], t: _Trace) -> PriorAuth | None:
@@ -192,8 +212,10 @@ class Engine:
 
     def _edits(self, claim: Claim, member: Member, plan: Plan, formulary: Formulary, drug: Drug,
                pa: PriorAuth | None, bypass: frozenset[str], history: HistoryView,
-               rejects: list[tuple[str, str]], t: _Trace) -> CostShareRule | None:
-        """Formulary status and UM edits; returns the cost-share rule when one exists."""
+               rejects: list[tuple[str, str]], t: _Trace
+               ) -> tuple[CostShareRule | None, dt.date | None, tuple[DurResponse, ...]]:
+        """Formulary status and UM edits.  Returns the cost-share rule (when one exists) and,
+        for a refill too soon, the next fill date and the DUR response."""
         dos = claim.date_of_service
         if drug.coverage is Coverage.EXCLUDED:
             rejects.append((Reject.NOT_COVERED, f"{drug.name} is a plan exclusion"))
@@ -237,26 +259,29 @@ class Engine:
                 claim.channel.value != "specialty":
             rejects.append((Reject.SPECIALTY_PHARMACY_REQUIRED,
                             f"{drug.name} must be filled by a specialty pharmacy"))
-        self._next_fill = None
-        self._dur = ()
+        next_fill: dt.date | None = None
+        dur: tuple[DurResponse, ...] = ()
         if "refill_too_soon" not in bypass and not (
                 plan.refill_override_codes.intersection(claim.clarification_codes)):
-            self._refill_too_soon(claim, member, plan, drug, history, rejects, t)
+            next_fill, dur = self._refill_too_soon(claim, member, plan, drug, history, rejects,
+                                                   t)
         if drug.multi_source_brand and claim.daw == 0 and \
                 plan.daw.daw0_multisource_brand is Daw0Policy.REJECT and \
                 formulary.generic_equivalents(drug):
             rejects.append((Reject.DAW0_MULTISOURCE,
                             "dispense the generic or resubmit with a DAW code"))
 
-        tier = self._cost_share_tier(plan, drug, claim.daw)
+        tier = self._cost_share_tier(plan, formulary, drug, claim.daw)
         rule = plan.schedule.rule(tier, claim.channel, claim.days_supply)
         if rule is None:
             if drug.preventive and plan.preventive_zero:
-                return _ZERO_RULE
-            rejects.append((Reject.NOT_COVERED,
-                            f"no benefit for tier {tier} at {claim.channel.value} for "
-                            f"{claim.days_supply} days"))
-        return rule
+                return _ZERO_RULE, next_fill, dur
+            explained = {Reject.DAYS_SUPPLY_EXCEEDS_LIMIT, Reject.SPECIALTY_PHARMACY_REQUIRED}
+            if not explained.intersection(code for code, _ in rejects):
+                rejects.append((Reject.NOT_COVERED,
+                                f"no benefit for tier {tier} at {claim.channel.value} for "
+                                f"{claim.days_supply} days"))
+        return rule, next_fill, dur
 
     def _step_therapy(self, member: Member, drug: Drug, dos: dt.date, history: HistoryView,
                       rejects: list[tuple[str, str]], t: _Trace) -> None:
@@ -276,7 +301,7 @@ class Engine:
 
     def _refill_too_soon(self, claim: Claim, member: Member, plan: Plan, drug: Drug,
                          history: HistoryView, rejects: list[tuple[str, str]],
-                         t: _Trace) -> None:
+                         t: _Trace) -> tuple[dt.date | None, tuple[DurResponse, ...]]:
         dos = claim.date_of_service
         latest: dt.date | None = None
         previous: Fill | None = None
@@ -292,23 +317,25 @@ class Engine:
             if latest is None or next_date > latest:
                 latest, previous = next_date, fill
         if latest is not None and dos < latest and previous is not None:
-            self._next_fill = latest
-            self._dur = (DurResponse("ER", previous.date_of_service, previous.quantity,
-                                     "early refill"),)
             rejects.append((Reject.REFILL_TOO_SOON,
                             f"previous fill {previous.date_of_service} for "
                             f"{previous.days_supply} days; next fill {latest.isoformat()}"))
-        elif previous is not None:
-            t(f"refill too soon: previous fill {previous.date_of_service}, "
-              f"eligible {latest}")
+            return latest, (DurResponse("ER", previous.date_of_service, previous.quantity,
+                                        "early refill"),)
+        if previous is not None:
+            t(f"refill too soon: previous fill {previous.date_of_service}, eligible {latest}")
+        return None, ()
 
-    def _cost_share_tier(self, plan: Plan, drug: Drug, daw: int) -> int:
+    def _cost_share_tier(self, plan: Plan, formulary: Formulary, drug: Drug, daw: int) -> int:
+        """The tier whose cost share applies: the generic tier for DAW codes the plan treats
+        as generic, and under a brand penalty charged on top of the generic cost share."""
         if not drug.multi_source_brand:
             return drug.tier
         policy = plan.daw
         if daw in policy.generic_cost_share_codes:
             return plan.generic_tier
-        if self._penalty_applies(plan, drug, daw) and policy.penalty_base == "generic":
+        if (self._penalty_applies(plan, drug, daw) and policy.penalty_base == "generic"
+                and formulary.generic_equivalents(drug)):
             return plan.generic_tier
         return drug.tier
 
@@ -409,7 +436,8 @@ class Engine:
         ded_left = remaining(plan.deductible, state.member.deductible, state.family.deductible,
                              family)
         oop_left = remaining(plan.oop_max, state.member.oop, state.family.oop, family)
-        exempt = (drug.tier in plan.deductible_exempt_tiers
+        tier = self._cost_share_tier(plan, formulary, drug, claim.daw)
+        exempt = (tier in plan.deductible_exempt_tiers
                   or (drug.insulin and plan.insulin_deductible_exempt))
         zero = drug.preventive and plan.preventive_zero
         cap = None

@@ -1,0 +1,145 @@
+"""The claim lifecycle on a store: B1 billing, B2 reversal, B3 rebill, duplicates.
+
+* **B1**: a claim whose key (pharmacy, Rx number, fill number, date of service) is already paid
+  gets the original response back with status ``D`` and counts nothing twice.  Otherwise it is
+  adjudicated against the store's accumulators and history; a paid claim is recorded and its
+  delta applied in the same transaction.
+* **B2**: matched by key; the stored delta is subtracted exactly (never recomputed from current
+  rules) and the entry marked reversed.  An unknown claim is rejected ``84``; repeating a
+  reversal answers ``S`` (duplicate of approved) and changes nothing.
+* **B3**: reversal and billing in one transaction.  The new claim is adjudicated against the
+  state as it would be without the original; if it rejects, nothing changes and the original
+  stays paid.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from .accumulators import Fill, MemberState, Totals
+from .claim import Claim
+from .codes import Reject, Status, Transaction
+from .engine import Engine
+from .result import ClaimResult, RejectInfo
+from .store.base import LedgerEntry, Store
+
+
+class _Without:
+    """A view of the store as if one ledger entry had never been billed (for B3)."""
+
+    def __init__(self, store: Store, entry: LedgerEntry) -> None:
+        self.store = store
+        self.entry = entry
+
+    def state(self, plan_id: str, year_start: dt.date, member_id: str, family_id: str
+              ) -> MemberState:
+        s = self.store.state(plan_id, year_start, member_id, family_id)
+        e = self.entry
+        if (plan_id, year_start) != (e.plan_id, e.year_start):
+            return s
+        minus = e.delta.negated()
+        member = s.member.plus(minus) if member_id == e.member_id else s.member
+        family = s.family.plus(minus) if family_id == e.family_id else s.family
+        return MemberState(member, family)
+
+    def fills(self, member_id: str, start: dt.date, end: dt.date) -> Iterable[Fill]:
+        return [f for f in self.store.fills(member_id, start, end) if f != self.entry.fill]
+
+
+class Processor:
+    """Runs transactions through an :class:`Engine` against a :class:`Store`."""
+
+    def __init__(self, engine: Engine, store: Store) -> None:
+        self.engine = engine
+        self.store = store
+
+    def submit(self, request: Claim | Mapping[str, Any] | str | bytes, *,
+               as_of: dt.date | None = None, trace: bool | None = None) -> ClaimResult:
+        """Process one B1, B2 or B3 transaction; never raises for bad input."""
+        if isinstance(request, Claim):
+            claim = request
+        else:
+            parsed = self.engine.parse(request)
+            if isinstance(parsed, ClaimResult):
+                return parsed
+            claim = parsed
+        if claim.transaction is Transaction.REVERSAL:
+            return self._reverse(claim, as_of)
+        if claim.transaction is Transaction.REBILL:
+            return self._rebill(claim, as_of, trace)
+        return self._bill(claim, as_of, trace)
+
+    def _bill(self, claim: Claim, as_of: dt.date | None, trace: bool | None) -> ClaimResult:
+        store = self.store
+        with store.transaction():
+            existing = store.active(claim.key)
+            if existing is not None:
+                return dataclasses.replace(
+                    existing.result, status=Status.DUPLICATE_OF_PAID,
+                    messages=(*existing.result.messages, "duplicate of a paid claim"),
+                    delta=Totals())
+            result = self.engine.adjudicate(claim, accumulators=store, history=store,
+                                            as_of=as_of, trace=trace)
+            if result.paid:
+                self._post(claim, result)
+            return result
+
+    def _reverse(self, claim: Claim, as_of: dt.date | None) -> ClaimResult:
+        store = self.store
+        with store.transaction():
+            entry = store.active(claim.key)
+            if entry is None:
+                if store.latest(claim.key) is not None:
+                    return _answer(claim, Status.DUPLICATE_OF_APPROVED,
+                                   "the claim was already reversed")
+                return _answer(claim, Status.REJECTED, "", (RejectInfo(
+                    Reject.CLAIM_NOT_PAID, "no paid claim matches pharmacy, Rx number, fill "
+                    "number and date of service"),))
+            store.apply(entry.plan_id, entry.year_start, entry.member_id, entry.family_id,
+                        entry.delta.negated())
+            store.mark_reversed(entry.entry_id, as_of or claim.date_of_service)
+            result = _answer(claim, Status.APPROVED, "reversal accepted")
+            return dataclasses.replace(result, member_id=entry.member_id,
+                                       plan_id=entry.plan_id, ndc=entry.result.ndc,
+                                       delta=entry.delta.negated())
+
+    def _rebill(self, claim: Claim, as_of: dt.date | None, trace: bool | None) -> ClaimResult:
+        store = self.store
+        with store.transaction():
+            entry = store.active(claim.key)
+            if entry is None:
+                return _answer(claim, Status.REJECTED, "", (RejectInfo(
+                    Reject.CLAIM_NOT_PAID, "a rebill needs a paid claim with the same key"),))
+            view = _Without(store, entry)
+            result = self.engine.adjudicate(claim, accumulators=view, history=view,
+                                            as_of=as_of, trace=trace)
+            if not result.paid:
+                return result
+            store.apply(entry.plan_id, entry.year_start, entry.member_id, entry.family_id,
+                        entry.delta.negated())
+            store.mark_reversed(entry.entry_id, as_of or claim.date_of_service)
+            self._post(claim, result)
+            return result
+
+    def _post(self, claim: Claim, result: ClaimResult) -> None:
+        assert result.plan_year is not None
+        store = self.store
+        store.apply(result.plan_id, result.plan_year, result.member_id, result.family_id,
+                    result.delta)
+        store.record(LedgerEntry(
+            entry_id=0, key=claim.key, plan_id=result.plan_id, year_start=result.plan_year,
+            member_id=result.member_id, family_id=result.family_id, delta=result.delta,
+            fill=self.engine.fill_for(claim, result), result=result))
+
+
+def _answer(claim: Claim, status: Status, message: str,
+            rejects: tuple[RejectInfo, ...] = ()) -> ClaimResult:
+    return ClaimResult(
+        status=status, transaction=claim.transaction, pharmacy_id=claim.pharmacy_id,
+        rx_number=claim.rx_number, fill_number=claim.fill_number,
+        date_of_service=claim.date_of_service, cardholder_id=claim.cardholder_id,
+        person_code=claim.person_code, ndc=claim.ndc, rejects=rejects,
+        messages=(message,) if message else ())
