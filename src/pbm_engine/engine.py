@@ -424,7 +424,8 @@ class Engine:
             if generic is not None:
                 penalty = max(0, paid.ingredient - generic[0].ingredient)
                 t(f"brand penalty: brand ingredient {fmt(paid.ingredient)} - generic "
-                  f"{generic[1].ndc} ingredient {fmt(generic[0].ingredient)} = {fmt(penalty)}")
+                  f"{generic[1].ndc} ingredient {fmt(generic[0].ingredient)} "
+                  f"({generic[0].label}) = {fmt(penalty)}")
             else:
                 t("brand penalty: no priced generic equivalent, no penalty")
 

@@ -42,9 +42,8 @@ def candidates(text: str) -> tuple[str, ...]:
     if len(raw) in (11, 12):
         return (raw,)
     if len(raw) == 10:
-        return tuple(
-            _pad_11(raw[:a], raw[a : a + b], raw[a + b :]) for a, b, _ in _LAYOUTS_10
-        )
+        forms = (_pad_11(raw[:a], raw[a : a + b], raw[a + b :]) for a, b, _ in _LAYOUTS_10)
+        return tuple(dict.fromkeys(forms))
     raise NdcError(f"NDC {text!r} has {len(raw)} digits; expected 10, 11 or 12")
 
 

@@ -378,19 +378,15 @@ def load_parameter_table(path: Path | None = None) -> Mapping[int, PartDParamete
             provenance[name] = fig.provenance
         rule = values["insulin_cap_rule"]
         values["insulin_cap_rule"] = None if rule is None else InsulinCapRule(rule)
-        below, above, prov = _phase_in_for(phase_in, year) if values["mdp_initial_discount"] else (
-            None,
-            None,
-            None,
-        )
+        below = above = prov = None
+        if values["mdp_initial_discount"] is not None:
+            below, above, prov = _phase_in_for(phase_in, year)
         values["mdp_phase_in_initial_discount"] = below
         values["mdp_phase_in_catastrophic_discount"] = above
         if prov is not None:
             provenance["mdp_phase_in_initial_discount"] = prov
             provenance["mdp_phase_in_catastrophic_discount"] = prov
-        out[year] = PartDParameters(
-            year=year, provenance=MappingProxyType(provenance), **values
-        )
+        out[year] = PartDParameters(year=year, provenance=MappingProxyType(provenance), **values)
     return MappingProxyType(out)
 
 

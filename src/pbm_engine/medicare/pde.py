@@ -108,8 +108,7 @@ class PdeRecord:
             or self.manufacturer_discount == 0,
             "code C means GDCB 0": self.catastrophic_coverage_code is not CatastrophicCode.ABOVE
             or self.gdcb == 0,
-            "blank code means GDCA 0": self.catastrophic_coverage_code
-            is not CatastrophicCode.NONE
+            "blank code means GDCA 0": self.catastrophic_coverage_code is not CatastrophicCode.NONE
             or self.gdca == 0,
         }
         failed = [name for name, ok in checks.items() if not ok]

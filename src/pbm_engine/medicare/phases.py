@@ -439,6 +439,7 @@ def split_claim(
     seg_index = 0
     seg_left = segments[0].amount if segments else _ZERO
     remaining = Fraction(gross)
+    previous: tuple[str, _Rates] | None = None
     for step in _steps(params, design):
         if remaining == 0:
             break
@@ -449,8 +450,16 @@ def split_claim(
             continue
         rates = _phase_rates(
             params, design, claim, step, lis is not None, exempt, copay_factor, mdp_rates,
-            segments[seg_index:], seg_left, remaining, cap_left,
+            remaining, cap_left,
         )  # fmt: skip
+        key = _pricing_key(step.phase, exempt)
+        if previous is not None and previous[0] == key:
+            # Same cost-share cell as the step before (e.g. initial coverage before and after
+            # the DS deductible): keep its rates so a copay is not charged twice.
+            rates = _Rates(previous[1].bene, rates.disc)
+        else:
+            rates = _capped(rates, segments[seg_index:], seg_left, cap_left)
+        previous = (key, rates)
         step_bene = _ZERO
         while remaining > 0:
             segment = segments[seg_index]
@@ -504,8 +513,6 @@ def _phase_rates(
     exempt: bool,
     copay_factor: Fraction,
     mdp_rates: tuple[Fraction, Fraction],
-    segments: list[_Segment],
-    seg_left: Fraction,
     remaining: Fraction,
     cap_left: Fraction | None,
 ) -> _Rates:
@@ -528,18 +535,18 @@ def _phase_rates(
             rate = amount / remaining
             bene = (rate, rate)
         disc = (mdp_rates[1], mdp_rates[1]) if step.discount_on else no_disc
-        return _capped(_Rates(bene, disc), segments, seg_left, cap_left)
+        return _Rates(bene, disc)
     if phase is BenefitPhase.GAP:
         if not params.has_cgdp or is_lis:
-            return _capped(_Rates((_ONE, _ONE), no_disc), segments, seg_left, cap_left)
+            return _Rates((_ONE, _ONE), no_disc)
         if claim.applicable_drug:
             bene = (_ppm(params.gap_brand_fee_coinsurance), _ppm(params.gap_brand_coinsurance))
             disc = (_ZERO, _ppm(params.gap_discount))
             if cap_left == 0 and claim.vaccine:
                 disc = no_disc  # $0 vaccine cost sharing: no gap discount [M]
-            return _capped(_Rates(bene, disc), segments, seg_left, cap_left)
+            return _Rates(bene, disc)
         rate = _ppm(params.gap_generic_coinsurance)
-        return _capped(_Rates((rate, rate), no_disc), segments, seg_left, cap_left)
+        return _Rates((rate, rate), no_disc)
     # Deductible or initial coverage: plan design cells (DS: 100% / 25%).
     level = CoverageLevel.PRE_DEDUCTIBLE
     if phase is BenefitPhase.INITIAL or exempt:
@@ -554,7 +561,14 @@ def _phase_rates(
     amount = cell.amount(remaining, copay_factor)
     rate = amount / remaining
     disc = (mdp_rates[0], mdp_rates[0]) if step.discount_on else no_disc
-    return _capped(_Rates((rate, rate), disc), segments, seg_left, cap_left)
+    return _Rates((rate, rate), disc)
+
+
+def _pricing_key(phase: BenefitPhase, exempt: bool) -> str:
+    """Which cost-share rule prices a step: the phase, with exempt deductibles as initial."""
+    if phase is BenefitPhase.DEDUCTIBLE and exempt:
+        return BenefitPhase.INITIAL.value
+    return phase.value
 
 
 def _capped(
@@ -606,11 +620,10 @@ def _result(
     bene_exact = sum((p.bene for p in merged), _ZERO)
     disc_exact = sum((p.disc for p in merged), _ZERO)
     discount = sum(disc_parts)
-    if counts:
-        # TrOOP is rounded as a whole so it lands exactly on the threshold at the gap end.
-        plan_cost_share = _round(bene_exact + disc_exact) - discount
-    else:
-        plan_cost_share = _round(bene_exact)
+    # Where the discount counts toward TrOOP, TrOOP is rounded as a whole so that it lands
+    # exactly on the threshold at the gap end; the cost share is TrOOP minus the discount.
+    troop_exact = bene_exact + disc_exact if counts else bene_exact
+    plan_cost_share = _round(troop_exact) - (discount if counts else 0)
     _adjust(bene_parts, plan_cost_share - sum(bene_parts), merged)
     if plan_cost_share + discount > gross:
         surplus = plan_cost_share + discount - gross

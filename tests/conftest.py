@@ -1,0 +1,43 @@
+"""Shared fixtures: the small hand-computable book and a claim factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from pbm_engine.book import Book
+from pbm_engine.engine import Engine
+from pbm_engine.loader import load_book
+
+SMALL_BOOK = Path(__file__).parent / "fixtures" / "small" / "book.yaml"
+
+
+@pytest.fixture(scope="session")
+def small_book() -> Book:
+    return load_book(SMALL_BOOK)
+
+
+@pytest.fixture(scope="session")
+def engine(small_book: Book) -> Engine:
+    return Engine(small_book, trace=True)
+
+
+def claim(**overrides: Any) -> dict[str, Any]:
+    """A valid retail claim for F1-001 for 100 units of GENERICA; override any field."""
+    base: dict[str, Any] = {
+        "cardholder_id": "F1",
+        "person_code": "001",
+        "date_of_service": "2026-03-02",
+        "rx_number": "1000001",
+        "fill_number": 0,
+        "ndc": "00000000001",
+        "quantity": "100",
+        "days_supply": 30,
+        "daw": 0,
+        "pharmacy_id": "1111111111",
+        "channel": "retail",
+    }
+    base.update(overrides)
+    return base
