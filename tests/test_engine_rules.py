@@ -11,7 +11,7 @@ import datetime as dt
 
 import pytest
 
-from pbm_engine.accumulators import Fill, MemberState, StaticHistory, Totals
+from pbm_engine.accumulators import ZERO, Fill, MemberState, StaticHistory, Totals
 from pbm_engine.codes import Status
 from pbm_engine.engine import Engine
 from tests.conftest import claim
@@ -20,7 +20,7 @@ from tests.conftest import claim
 class State:
     """A fixed accumulator view for tests."""
 
-    def __init__(self, member: Totals = Totals(), family: Totals = Totals()) -> None:
+    def __init__(self, member: Totals = ZERO, family: Totals = ZERO) -> None:
         self.value = MemberState(member, family)
 
     def state(self, *args: object) -> MemberState:
