@@ -29,10 +29,7 @@ def run_scenario(path: Path) -> list[str]:
         for field, want in step["expect"].items():
             got = [r["code"] for r in result["rejects"]] if field == "rejects" \
                 else result.get(field)
-            if field == "rejects":
-                ok = set(want) <= set(got)
-            else:
-                ok = got == want
+            ok = set(want) <= set(got) if field == "rejects" else got == want
             if not ok:
                 problems.append(f"claim {i} ({step.get('note', '')}): {field} = {got!r}, "
                                 f"expected {want!r}; rejects {result['rejects']}")

@@ -27,15 +27,15 @@ from .costshare import CostShare, compute, remaining
 from .eligibility import Member, PriorAuth, age_on, coverage_reject
 from .formulary.model import Coverage, Drug, Formulary
 from .money import RATE_SCALE, Cents, fmt
-from .plan import AssistancePolicy, CostShareRule, Daw0Policy, Plan
-from .pricing.contract import Arm, cheapest, contract_arms, describe, lesser_of
+from .plan import AssistancePolicy, CostShareRule, Daw0Policy, DawPolicy, Plan
+from .pricing.contract import Arm, Network, cheapest, contract_arms, describe, lesser_of
 from .result import Alternative, ClaimResult, DurResponse, RejectInfo
 
 _ZERO_RULE = CostShareRule(copay=0)
 _LOOKBACK_RTS = 400  # days of history read for refill-too-soon
 
 
-class _Trace:
+class Trace:
     """Collects explanation lines when tracing is on; free when it is off."""
 
     __slots__ = ("lines",)
@@ -74,7 +74,7 @@ class Engine:
         ``as_of`` is the processing date for the post-dated (82) and timely-filing (81) edits;
         leave it None to skip them (batch reprocessing of history).  Never raises for bad input.
         """
-        t = _Trace(self.trace_default if trace is None else trace)
+        t = Trace(self.trace_default if trace is None else trace)
         if isinstance(request, Claim):
             claim = request
         else:
@@ -127,7 +127,7 @@ class Engine:
     # -- billing -----------------------------------------------------------------------------
 
     def _billing(self, claim: Claim, accumulators: AccumulatorView, history: HistoryView,
-                 as_of: dt.date | None, t: _Trace) -> ClaimResult:
+                 as_of: dt.date | None, t: Trace) -> ClaimResult:
         book = self.book
         rejects: list[tuple[str, str]] = []
         dos = claim.date_of_service
@@ -176,10 +176,10 @@ class Engine:
         t(f"drug {drug.ndc} {drug.name}: tier {drug.tier}, "
           f"{'brand' if drug.brand else 'generic'}{', multi-source' if drug.multi_source else ''}")
 
-        pa = self._prior_auth(claim, member, drug, rejects, t)
-        bypass = pa.bypasses if pa else frozenset()
-        rule, next_fill, dur = self._edits(claim, member, plan, formulary, drug, pa, bypass,
-                                           history, rejects, t)
+        pa = self.prior_auth(claim, member, drug, rejects, t)
+        next_fill, dur = self.um_edits(claim, member, plan, formulary, drug, pa, history,
+                                       rejects, t)
+        rule = self._cost_share_rule(claim, plan, formulary, drug, rejects)
         alternatives: tuple[Alternative, ...] = ()
         if any(code in (Reject.STEP_THERAPY, Reject.NOT_ON_FORMULARY) for code, _ in rejects):
             alternatives = _alternatives(formulary, drug)
@@ -191,8 +191,8 @@ class Engine:
 
     # -- edits -------------------------------------------------------------------------------
 
-    def _prior_auth(self, claim: Claim, member: Member, drug: Drug,
-                    rejects: list[tuple[str, str]], t: _Trace) -> PriorAuth | None:
+    def prior_auth(self, claim: Claim, member: Member, drug: Drug,
+                    rejects: list[tuple[str, str]], t: Trace) -> PriorAuth | None:
         registry = self.book.registry
         if claim.pa_number:
             pa = registry.find_prior_auth(member, drug, claim.date_of_service, claim.pa_number)
@@ -210,12 +210,17 @@ class Engine:
             rejects.append((Reject.PRIOR_AUTH_REQUIRED, "prior authorization required"))
         return pa
 
-    def _edits(self, claim: Claim, member: Member, plan: Plan, formulary: Formulary, drug: Drug,
-               pa: PriorAuth | None, bypass: frozenset[str], history: HistoryView,
-               rejects: list[tuple[str, str]], t: _Trace
-               ) -> tuple[CostShareRule | None, dt.date | None, tuple[DurResponse, ...]]:
-        """Formulary status and UM edits.  Returns the cost-share rule (when one exists) and,
-        for a refill too soon, the next fill date and the DUR response."""
+    def um_edits(self, claim: Claim, member: Member, plan: Plan, formulary: Formulary,
+                 drug: Drug, pa: PriorAuth | None, history: HistoryView,
+                 rejects: list[tuple[str, str]], t: Trace
+                 ) -> tuple[dt.date | None, tuple[DurResponse, ...]]:
+        """Formulary status and utilization-management edits; rejects go into ``rejects``.
+
+        ``plan`` supplies the edit policies (days-supply limits, refill threshold and override
+        codes, specialty channel, DAW 0 policy).  Returns, for a refill too soon, the next fill
+        date and the DUR response.
+        """
+        bypass = pa.bypasses if pa else frozenset()
         dos = claim.date_of_service
         if drug.coverage is Coverage.EXCLUDED:
             rejects.append((Reject.NOT_COVERED, f"{drug.name} is a plan exclusion"))
@@ -271,20 +276,24 @@ class Engine:
             rejects.append((Reject.DAW0_MULTISOURCE,
                             "dispense the generic or resubmit with a DAW code"))
 
+        return next_fill, dur
+
+    def _cost_share_rule(self, claim: Claim, plan: Plan, formulary: Formulary, drug: Drug,
+                         rejects: list[tuple[str, str]]) -> CostShareRule | None:
         tier = self._cost_share_tier(plan, formulary, drug, claim.daw)
         rule = plan.schedule.rule(tier, claim.channel, claim.days_supply)
         if rule is None:
             if drug.preventive and plan.preventive_zero:
-                return _ZERO_RULE, next_fill, dur
+                return _ZERO_RULE
             explained = {Reject.DAYS_SUPPLY_EXCEEDS_LIMIT, Reject.SPECIALTY_PHARMACY_REQUIRED}
             if not explained.intersection(code for code, _ in rejects):
                 rejects.append((Reject.NOT_COVERED,
                                 f"no benefit for tier {tier} at {claim.channel.value} for "
                                 f"{claim.days_supply} days"))
-        return rule, next_fill, dur
+        return rule
 
     def _step_therapy(self, member: Member, drug: Drug, dos: dt.date, history: HistoryView,
-                      rejects: list[tuple[str, str]], t: _Trace) -> None:
+                      rejects: list[tuple[str, str]], t: Trace) -> None:
         step = drug.step_therapy
         assert step is not None
         start = dos - dt.timedelta(days=step.lookback_days)
@@ -301,7 +310,7 @@ class Engine:
 
     def _refill_too_soon(self, claim: Claim, member: Member, plan: Plan, drug: Drug,
                          history: HistoryView, rejects: list[tuple[str, str]],
-                         t: _Trace) -> tuple[dt.date | None, tuple[DurResponse, ...]]:
+                         t: Trace) -> tuple[dt.date | None, tuple[DurResponse, ...]]:
         dos = claim.date_of_service
         latest: dt.date | None = None
         previous: Fill | None = None
@@ -349,10 +358,9 @@ class Engine:
 
     # -- pricing and cost share --------------------------------------------------------------
 
-    def _generic_arm(self, plan: Plan, formulary: Formulary, drug: Drug, claim: Claim
+    def _generic_arm(self, network: Network, formulary: Formulary, drug: Drug, claim: Claim
                      ) -> tuple[Arm, Drug] | None:
         """The cheapest contract price of a generic equivalent for the same quantity."""
-        network = self.book.networks[plan.network_id]
         terms = network.terms_for(claim.channel, False, claim.date_of_service)
         if terms is None:
             return None
@@ -366,29 +374,32 @@ class Engine:
                 best = (arm, generic)
         return best
 
-    def _price_and_share(self, claim: Claim, member: Member, plan: Plan, formulary: Formulary,
-                         drug: Drug, rule: CostShareRule, accumulators: AccumulatorView,
-                         t: _Trace) -> ClaimResult:
-        book = self.book
-        dos = claim.date_of_service
-        network = book.networks[plan.network_id]
-        rejects: list[tuple[str, str]] = []
+    def price_claim(self, claim: Claim, network: Network, formulary: Formulary, drug: Drug,
+                    daw: DawPolicy, max_claim_cost: Cents | None, t: Trace | None = None
+                    ) -> tuple[Arm | None, tuple[Arm, Drug] | None, list[tuple[str, str]]]:
+        """Price a claim: the lesser of contract price, submitted amount and U&C.
 
-        # Pricing: the lesser of contract price, submitted amount and U&C.
+        Returns the paid arm, the generic equivalent's arm when one was priced (for the brand
+        penalty), and any pricing rejects (R9, 23, 78).
+        """
+        t = t or Trace(False)
+        dos = claim.date_of_service
+        rejects: list[tuple[str, str]] = []
         contract: Arm | None = None
         generic = None
-        if drug.multi_source_brand and claim.daw in plan.daw.generic_price_codes:
-            generic = self._generic_arm(plan, formulary, drug, claim)
+        if drug.multi_source_brand and claim.daw in daw.generic_price_codes:
+            generic = self._generic_arm(network, formulary, drug, claim)
             if generic is not None:
                 contract = generic[0]
                 t(f"DAW {claim.daw}: priced as generic {generic[1].ndc}: {describe(contract)}")
         if contract is None:
             terms = network.terms_for(claim.channel, drug.brand, dos)
             if terms is not None:
-                arms = contract_arms(terms, book.prices.price(drug.ndc, dos),
-                                     book.prices.nadac(drug.ndc, dos), claim.quantity)
-                for arm in arms:
-                    t(f"price arm {describe(arm)}")
+                arms = contract_arms(terms, self.book.prices.price(drug.ndc, dos),
+                                     self.book.prices.nadac(drug.ndc, dos), claim.quantity)
+                if t.lines is not None:
+                    for arm in arms:
+                        t(f"price arm {describe(arm)}")
                 contract = cheapest(arms)
         submitted = None
         if claim.gross_amount_due is not None:
@@ -408,19 +419,30 @@ class Engine:
         if paid is None:
             rejects.append((Reject.MI_INGREDIENT_COST,
                             "no contract price on file and no submitted cost or U&C"))
-        elif plan.max_claim_cost is not None and paid.total > plan.max_claim_cost:
+        elif max_claim_cost is not None and paid.total > max_claim_cost:
             rejects.append((Reject.COST_EXCEEDS_MAXIMUM,
-                            f"{fmt(paid.total)} exceeds the {fmt(plan.max_claim_cost)} review "
+                            f"{fmt(paid.total)} exceeds the {fmt(max_claim_cost)} review "
                             "threshold"))
+        elif t.lines is not None:
+            t(f"paid on {paid.label} (basis {paid.basis.value}): {fmt(paid.total)}")
+        return paid, generic, rejects
+
+    def _price_and_share(self, claim: Claim, member: Member, plan: Plan, formulary: Formulary,
+                         drug: Drug, rule: CostShareRule, accumulators: AccumulatorView,
+                         t: Trace) -> ClaimResult:
+        book = self.book
+        dos = claim.date_of_service
+        network = book.networks[plan.network_id]
+        paid, generic, rejects = self.price_claim(claim, network, formulary, drug, plan.daw,
+                                                  plan.max_claim_cost, t)
         if rejects or paid is None:
             return self._reject_claim(claim, rejects, member=member, plan=plan, drug=drug)
-        t(f"paid on {paid.label} (basis {paid.basis.value}): {fmt(paid.total)}")
         allowed = paid.total
 
         # Generic substitution: the brand penalty.
         penalty = 0
         if self._penalty_applies(plan, drug, claim.daw):
-            generic = generic or self._generic_arm(plan, formulary, drug, claim)
+            generic = generic or self._generic_arm(network, formulary, drug, claim)
             if generic is not None:
                 penalty = max(0, paid.ingredient - generic[0].ingredient)
                 t(f"brand penalty: brand ingredient {fmt(paid.ingredient)} - generic "
@@ -460,7 +482,7 @@ class Engine:
 
     def _finish(self, claim: Claim, member: Member, plan: Plan, drug: Drug, paid: Arm,
                 share: CostShare, state: MemberState, ded_left: Cents | None,
-                oop_left: Cents | None, family: bool, year: dt.date, t: _Trace) -> ClaimResult:
+                oop_left: Cents | None, family: bool, year: dt.date, t: Trace) -> ClaimResult:
         allowed = paid.total
         deductible, copay, coins, penalty = (share.deductible, share.copay, share.coinsurance,
                                              share.penalty)
@@ -546,10 +568,16 @@ class Engine:
     # -- Part D ------------------------------------------------------------------------------
 
     def _part_d(self, claim: Claim, member: Member, accumulators: AccumulatorView,
-                history: HistoryView, as_of: dt.date | None, t: _Trace) -> ClaimResult:
-        return self._reject_claim(claim, [(Reject.NOT_COVERED_PART_D,
-                                           f"plan {member.plan_id} is not a commercial plan")],
-                                  member=member)
+                history: HistoryView, as_of: dt.date | None, t: Trace) -> ClaimResult:
+        """Medicare Part D members are adjudicated by :mod:`pbm_engine.medicare.adjudicate`."""
+        plan = self.book.part_d_plans.get(member.plan_id)
+        if plan is None:
+            return self._reject_claim(claim, [(Reject.PATIENT_NOT_COVERED,
+                                               f"plan {member.plan_id} is not loaded")],
+                                      member=member)
+        from .medicare.adjudicate import adjudicate_part_d
+
+        return adjudicate_part_d(self, plan, claim, member, accumulators, history, as_of, t)
 
     # -- rejects -----------------------------------------------------------------------------
 

@@ -427,6 +427,8 @@ class BookModel(_Model):
     prices: list[str] = []
     nadac: list[str] = []
     members: list[str] = []
+    part_d_plans: list[dict[str, Any]] = Field(
+        [], description="Medicare Part D plans (see pbm_engine.medicare.plans)")
 
 
 # -- reading -----------------------------------------------------------------------------------
@@ -568,6 +570,13 @@ def load_book(path: str | Path, extra_plans: Iterable[Plan] = ()) -> Book:
         load_prices(resolve(ref, base), book)
     for ref in spec.nadac:
         load_nadac_file(resolve(ref, base), book)
+    if spec.part_d_plans:
+        from .medicare.plans import load_part_d_plans
+
+        try:
+            book.part_d_plans.update(load_part_d_plans(spec.part_d_plans, base, book))
+        except ValueError as exc:
+            raise ConfigError(f"{p}: part_d_plans: {exc}") from None
     for ref in spec.members:
         load_members(resolve(ref, base), book)
     return book.check()

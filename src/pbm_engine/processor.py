@@ -10,6 +10,12 @@
 * **B3**: reversal and billing in one transaction.  The new claim is adjudicated against the
   state as it would be without the original; if it rejects, nothing changes and the original
   stays paid.
+* **Carry-in** (:meth:`Processor.carry_in`): accumulators brought from a prior plan (a mid-year
+  transfer) are posted as their own ledger entry, keyed by a reference, so they are audited,
+  counted once and reversible (:meth:`Processor.reverse_carry_in`) like a claim.
+
+:func:`recompute_totals` rebuilds every accumulator row from the surviving ledger entries (the
+audit the tests run: it must equal what the store holds).
 """
 
 from __future__ import annotations
@@ -19,12 +25,16 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from .accumulators import Fill, MemberState, Totals
-from .claim import Claim
+from .accumulators import ZERO, Fill, MemberState, Totals
+from .claim import Claim, ClaimKey
 from .codes import Reject, Status, Transaction
 from .engine import Engine
+from .errors import UsageError
 from .result import ClaimResult, RejectInfo
 from .store.base import LedgerEntry, Store
+
+CARRY_IN_PHARMACY = "~accumulator-carry-in"
+"""The pharmacy id of carry-in ledger entries: longer than 201-B1 allows, so no claim has it."""
 
 
 class _Without:
@@ -124,6 +134,81 @@ class Processor:
             self._post(claim, result)
             return result
 
+    def carry_in(self, member_id: str, family_id: str, plan_id: str, year_start: dt.date,
+                 amounts: Totals, reference: str) -> ClaimResult:
+        """Post accumulators carried in from a prior plan for the plan year ``year_start``.
+
+        One ledger entry keyed by ``reference`` (and the plan year), applied to the member's
+        and the family's rows in one transaction.  Answers ``A``; repeating an active
+        reference answers ``S`` and changes nothing (reverse it first to correct it).  Raises
+        :class:`UsageError` for an unknown member, a member/family/plan mismatch, a date that
+        is not a plan-year start, a negative amount or an empty reference.
+        """
+        member = next((m for m in self.engine.book.registry.members.values()
+                       if m.member_id == member_id), None)
+        if member is None:
+            raise UsageError(f"carry-in: member {member_id} is not on file")
+        if (member.family_id, member.plan_id) != (family_id, plan_id):
+            raise UsageError(f"carry-in: member {member_id} is in family {member.family_id} on "
+                             f"plan {member.plan_id}, not {family_id} on {plan_id}")
+        plan = self.engine.book.plans.get(plan_id)
+        if plan is None:
+            raise UsageError(f"carry-in: {plan_id} is not a commercial plan")
+        if plan.year_of(year_start) != year_start:
+            raise UsageError(f"carry-in: {year_start} is not a plan-year start of {plan_id}")
+        if min(amounts.deductible, amounts.oop, amounts.plan_paid, amounts.troop,
+               amounts.gross_drug_cost) < 0:
+            raise UsageError("carry-in: amounts must not be negative")
+        if not reference.strip():
+            raise UsageError("carry-in: a reference is required")
+        key = carry_in_key(reference, year_start)
+        store = self.store
+        with store.transaction():
+            existing = store.active(key)
+            if existing is not None:
+                return dataclasses.replace(
+                    existing.result, status=Status.DUPLICATE_OF_APPROVED, delta=ZERO,
+                    messages=(*existing.result.messages, "carry-in already posted"))
+            result = ClaimResult(
+                status=Status.APPROVED, transaction=Transaction.BILLING,
+                pharmacy_id=key.pharmacy_id, rx_number=reference, date_of_service=year_start,
+                cardholder_id=member.cardholder_id, person_code=member.person_code,
+                member_id=member_id, family_id=family_id, plan_id=plan_id,
+                messages=("accumulators carried in from a prior plan",), plan_year=year_start,
+                delta=amounts)
+            store.apply(plan_id, year_start, member_id, family_id, amounts)
+            store.record(LedgerEntry(
+                entry_id=0, key=key, plan_id=plan_id, year_start=year_start,
+                member_id=member_id, family_id=family_id, delta=amounts,
+                fill=Fill(member_id, year_start, "", "", frozenset(), 0, 0, reference, 0,
+                          key.pharmacy_id),
+                result=result))
+            return result
+
+    def reverse_carry_in(self, reference: str, year_start: dt.date,
+                         on: dt.date | None = None) -> ClaimResult:
+        """Undo a carry-in exactly: ``A``; already reversed ``S``; never posted ``R``/84."""
+        key = carry_in_key(reference, year_start)
+        store = self.store
+        with store.transaction():
+            entry = store.active(key)
+            answer = ClaimResult(status=Status.APPROVED, transaction=Transaction.REVERSAL,
+                                 pharmacy_id=key.pharmacy_id, rx_number=reference,
+                                 date_of_service=year_start)
+            if entry is None:
+                if store.latest(key) is not None:
+                    return dataclasses.replace(answer, status=Status.DUPLICATE_OF_APPROVED,
+                                               messages=("the carry-in was already reversed",))
+                return dataclasses.replace(answer, status=Status.REJECTED, rejects=(RejectInfo(
+                    Reject.CLAIM_NOT_PAID, f"no carry-in {reference!r} for {year_start}"),))
+            store.apply(entry.plan_id, entry.year_start, entry.member_id, entry.family_id,
+                        entry.delta.negated())
+            store.mark_reversed(entry.entry_id, on or year_start)
+            return dataclasses.replace(
+                answer, member_id=entry.member_id, family_id=entry.family_id,
+                plan_id=entry.plan_id, delta=entry.delta.negated(),
+                messages=("carry-in reversed",))
+
     def _post(self, claim: Claim, result: ClaimResult) -> None:
         assert result.plan_year is not None
         store = self.store
@@ -143,3 +228,28 @@ def _answer(claim: Claim, status: Status, message: str,
         date_of_service=claim.date_of_service, cardholder_id=claim.cardholder_id,
         person_code=claim.person_code, ndc=claim.ndc, rejects=rejects,
         messages=(message,) if message else ())
+
+
+def carry_in_key(reference: str, year_start: dt.date) -> ClaimKey:
+    """The ledger key of a carry-in."""
+    return ClaimKey(CARRY_IN_PHARMACY, reference, 0, year_start)
+
+
+def is_carry_in(entry: LedgerEntry) -> bool:
+    return entry.key.pharmacy_id == CARRY_IN_PHARMACY
+
+
+def recompute_totals(entries: Iterable[LedgerEntry]
+                     ) -> dict[tuple[str, dt.date, str, str], Totals]:
+    """Accumulator rows rebuilt from the surviving (not reversed) entries; zero rows dropped.
+
+    Keys are ``(plan_id, year_start, "M" or "F", member or family id)`` as in
+    ``MemoryStore.totals``.
+    """
+    out: dict[tuple[str, dt.date, str, str], Totals] = {}
+    for e in entries:
+        if e.reversed_on is None:
+            for key in ((e.plan_id, e.year_start, "M", e.member_id),
+                        (e.plan_id, e.year_start, "F", e.family_id)):
+                out[key] = out.get(key, ZERO).plus(e.delta)
+    return {k: v for k, v in out.items() if not v.is_zero()}

@@ -1,0 +1,64 @@
+"""Commercial throughput and single-claim latency on the bundled sample book.
+
+    python benchmarks/bench_throughput.py [N]
+
+Every edit on, trace off, one core.  Prints claims/s for the pure engine (dict in, result out,
+accumulators and history read through empty views) and through the processor with the
+in-memory store (history edits read real fills, accumulators posted), and the p50/p99 latency of
+single claims through the engine.
+"""
+
+from __future__ import annotations
+
+import gc
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from workload import claim_mix  # noqa: E402
+
+from pbm_engine.engine import Engine  # noqa: E402
+from pbm_engine.loader import load_sample_book  # noqa: E402
+from pbm_engine.processor import Processor  # noqa: E402
+from pbm_engine.store.memory import MemoryStore  # noqa: E402
+
+
+def main() -> None:
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
+    book = load_sample_book()
+    claims = claim_mix(book, n)
+    gc.collect()
+    gc.freeze()  # long-lived reference data out of the collector's way
+    engine = Engine(book)
+
+    t0 = time.perf_counter()
+    paid = sum(1 for c in claims if engine.adjudicate(c).paid)
+    pure = time.perf_counter() - t0
+    print(f"engine     {n:>8,} claims  {n / pure:>10,.0f} claims/s  ({paid / n:.0%} paid)")
+
+    processor = Processor(engine, MemoryStore())
+    ordered = sorted(claims, key=lambda c: c["date_of_service"])
+    t0 = time.perf_counter()
+    paid = sum(1 for c in ordered if processor.submit(c).paid)
+    full = time.perf_counter() - t0
+    print(f"processor  {n:>8,} claims  {n / full:>10,.0f} claims/s  ({paid / n:.0%} paid, "
+          "in-memory store)")
+
+    sample = claims[: min(n, 20_000)]
+    times = []
+    for c in sample:
+        s = time.perf_counter_ns()
+        engine.adjudicate(c)
+        times.append(time.perf_counter_ns() - s)
+    times.sort()
+    p50 = times[len(times) // 2] / 1000
+    p99 = times[int(len(times) * 0.99)] / 1000
+    print(f"latency    p50 {p50:.1f} us  p99 {p99:.1f} us  mean "
+          f"{statistics.fmean(times) / 1000:.1f} us  ({len(times):,} single claims)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,45 @@
+"""A deterministic claim mix over the bundled sample book, for the benchmarks."""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+from pbm_engine.book import Book
+from pbm_engine.formulary.model import Coverage
+
+
+def claim_mix(book: Book, n: int, seed: int = 20260101) -> list[dict[str, Any]]:
+    """``n`` claims: mostly payable fills, with rejects of every kind mixed in (~20%)."""
+    rng = random.Random(seed)  # benchmarks only: the engine itself never draws a number
+    members = sorted(book.registry.members.values(), key=lambda m: m.member_id)
+    formulary = next(iter(book.formularies.values()))
+    drugs = sorted(formulary.drugs.values(), key=lambda d: d.ndc)
+    covered = [d for d in drugs if d.coverage is Coverage.COVERED and not d.specialty]
+    out = []
+    for i in range(n):
+        member = rng.choice(members)
+        drug = rng.choice(covered if rng.random() < 0.85 else drugs)
+        days = rng.choice((30, 30, 30, 28, 60, 90))
+        channel = "mail" if days == 90 and rng.random() < 0.7 else "retail"
+        if drug.specialty:
+            channel, days = "specialty", 28
+        month, day = 1 + (i * 12) // n, rng.randint(1, 28)
+        claim = {
+            "cardholder_id": member.cardholder_id,
+            "person_code": member.person_code,
+            "date_of_service": f"2026-{month:02d}-{day:02d}",
+            "rx_number": str(1_000_000 + i),
+            "fill_number": 0,
+            "ndc": drug.ndc,
+            "quantity": str(days if drug.quantity_limit is None else 1),
+            "days_supply": days,
+            "daw": rng.choice((0, 0, 0, 0, 1, 2)),
+            "pharmacy_id": "1234567893",
+            "channel": channel,
+            "usual_and_customary": f"{rng.randint(500, 90000) / 100:.2f}",
+        }
+        if rng.random() < 0.05:
+            claim["other_payer_amount"] = "25.00"
+        out.append(claim)
+    return out

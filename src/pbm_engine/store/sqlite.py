@@ -1,0 +1,394 @@
+"""SQLite store: durable accumulators and claim ledger in one file (the default store).
+
+Same semantics as :class:`~pbm_engine.store.memory.MemoryStore`, so the processor runs unchanged
+on either.  Properties:
+
+* **Atomic, isolated writes.**  ``transaction()`` is ``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK``
+  on an exception): the write lock is taken *before* the claim reads its accumulators, so two
+  processes adjudicating for one family serialize and never lose an update.  Nested
+  ``transaction()`` blocks become savepoints, so a batch of claims may share one commit (group
+  commit) while each claim stays all-or-nothing.  Single ``apply``/``record``/``mark_reversed``
+  calls outside a transaction run in their own.
+* **Durable commits.**  WAL journal with ``synchronous=FULL``: a commit returns only after the WAL
+  is fsynced, so a paid claim survives a process kill *and* a power loss.  ``synchronous=
+  "NORMAL"`` skips that fsync (the WAL is synced at checkpoints): still atomic and safe against
+  a process crash, but the last commits may be lost on a power failure or OS crash.
+* **Versioned schema.**  Migrations in :mod:`pbm_engine.store.schema` are applied in order when
+  a file is opened; a file written by a newer version is refused.
+* **Damage is reported, never repaired.**  A file that is not SQLite, not a pbm-engine store, or
+  fails the integrity check raises :class:`~pbm_engine.errors.StoreError` before anything is
+  written to it.
+
+Amounts are INTEGER cents, dates ISO text, the full response JSON (see :mod:`.codec`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, Literal
+
+import orjson
+
+from ..accumulators import ZERO, Fill, MemberState, Totals
+from ..claim import ClaimKey
+from ..errors import StoreError
+from . import codec
+from .base import LedgerEntry
+from .schema import LATEST, MIGRATIONS
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+Synchronous = Literal["FULL", "NORMAL"]
+
+_UPSERT = """
+INSERT INTO accumulators (plan_id, year_start, kind, owner_id,
+                          deductible, oop, plan_paid, troop, gross_drug_cost)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (plan_id, year_start, kind, owner_id) DO UPDATE SET
+    deductible = deductible + excluded.deductible,
+    oop = oop + excluded.oop,
+    plan_paid = plan_paid + excluded.plan_paid,
+    troop = troop + excluded.troop,
+    gross_drug_cost = gross_drug_cost + excluded.gross_drug_cost"""
+
+_ENTRY_COLUMNS = """entry_id, pharmacy_id, rx_number, fill_number, date_of_service, plan_id,
+    year_start, member_id, family_id, d_deductible, d_oop, d_plan_paid, d_troop,
+    d_gross_drug_cost, fill_member_id, fill_date, fill_ndc, fill_therapy_key, fill_groups,
+    fill_quantity, fill_days_supply, fill_rx_number, fill_fill_number, fill_pharmacy_id,
+    status, reversed_on, result"""
+_INSERT = f"INSERT INTO ledger ({_ENTRY_COLUMNS}) VALUES ({', '.join('?' * 27)})"
+_KEY_WHERE = "pharmacy_id = ? AND rx_number = ? AND fill_number = ? AND date_of_service = ?"
+_FILL_COLUMNS = """fill_member_id, fill_date, fill_ndc, fill_therapy_key, fill_groups,
+    fill_quantity, fill_days_supply, fill_rx_number, fill_fill_number, fill_pharmacy_id"""
+
+
+class SqliteStore:
+    """Accumulators and ledger in a SQLite file (see the module docstring).
+
+    ``synchronous``: ``"FULL"`` (default, durable commits) or ``"NORMAL"`` (faster; may lose the
+    last commits on power loss).  ``create``: make a new store when ``path`` does not exist
+    (otherwise raise :class:`StoreError`).  ``verify``: run ``PRAGMA quick_check`` on open
+    (reads the whole file once).  ``timeout``: seconds to wait for another writer's lock.
+    One instance may be shared by threads (calls are serialized); open one per process.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], *, synchronous: Synchronous = "FULL",
+                 create: bool = True, verify: bool = True, timeout: float = 30.0) -> None:
+        if synchronous not in ("FULL", "NORMAL"):
+            raise StoreError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
+        self.path = Path(path)
+        self.synchronous = synchronous
+        self._lock = threading.RLock()
+        self._depth = 0
+        check_file(self.path, create=create)
+        try:
+            self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
+                                       check_same_thread=False)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: cannot open the store: {exc}") from None
+        try:
+            self._open(verify)
+        except BaseException:
+            self._db.close()
+            raise
+
+    # -- opening and migrations --------------------------------------------------------------
+
+    def _open(self, verify: bool) -> None:
+        db = self._db
+        try:
+            if verify:
+                problems = [row[0] for row in db.execute("PRAGMA quick_check")]
+                if problems != ["ok"]:
+                    raise StoreError(f"{self.path}: the database is damaged "
+                                     f"({'; '.join(map(str, problems[:3]))}); left unchanged")
+            self._check_version(db)
+            _retry_busy(lambda: db.execute("PRAGMA journal_mode = WAL").fetchone())
+            db.execute(f"PRAGMA synchronous = {self.synchronous}")
+            self._migrate()
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(f"{self.path}: not a usable pbm-engine store ({exc}); "
+                             "left unchanged") from None
+
+    def _check_version(self, db: sqlite3.Connection) -> int:
+        """The schema version on file (0 for an empty database); refuse foreign or newer files."""
+        tables = {row[0] for row in db.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not tables:
+            return 0
+        if "schema_version" not in tables:
+            raise StoreError(f"{self.path}: a SQLite database but not a pbm-engine store "
+                             "(no schema_version table); left unchanged")
+        version = db.execute("SELECT max(version) FROM schema_version").fetchone()[0] or 0
+        if version > LATEST:
+            raise StoreError(f"{self.path}: written by a newer pbm-engine (schema version "
+                             f"{version}, this version reads up to {LATEST}); left unchanged")
+        return int(version)
+
+    def _migrate(self, target: int = LATEST) -> None:
+        db = self._db
+        db.execute("BEGIN IMMEDIATE")
+        try:
+            version = self._check_version(db)  # again, under the write lock
+            for migration in MIGRATIONS:
+                if version < migration.version <= target:
+                    for statement in migration.statements:
+                        db.execute(statement)
+                    db.execute("INSERT INTO schema_version (version, description) VALUES (?, ?)",
+                               (migration.version, migration.description))
+            db.execute("COMMIT")
+        except BaseException:
+            db.execute("ROLLBACK")
+            raise
+
+    def schema_version(self) -> int:
+        """The schema version of the open file."""
+        with self._guard():
+            return self._check_version(self._db)
+
+    # -- transactions ------------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """``BEGIN IMMEDIATE`` ... ``COMMIT``; nested blocks are savepoints."""
+        with self._lock:
+            db = self._db
+            depth = self._depth
+            name = f"sp{depth}"
+            with self._guard():
+                db.execute(f"SAVEPOINT {name}" if depth else "BEGIN IMMEDIATE")
+            self._depth = depth + 1
+            try:
+                yield
+            except BaseException:
+                self._depth = depth
+                with self._guard():
+                    if depth:
+                        db.execute(f"ROLLBACK TO {name}")
+                        db.execute(f"RELEASE {name}")
+                    elif db.in_transaction:
+                        db.execute("ROLLBACK")
+                raise
+            self._depth = depth
+            try:
+                db.execute(f"RELEASE {name}" if depth else "COMMIT")
+            except sqlite3.Error as exc:
+                if not depth and db.in_transaction:
+                    db.execute("ROLLBACK")
+                raise StoreError(f"{self.path}: commit failed: {exc}") from None
+
+    @contextmanager
+    def snapshot(self) -> Iterator[None]:
+        """A read-only transaction: every read inside sees one consistent state and blocks no
+        writer (WAL).  Inside a transaction it is a no-op."""
+        with self._lock:
+            if self._depth:
+                yield
+                return
+            with self._guard():
+                self._db.execute("BEGIN")
+            self._depth = 1
+            try:
+                yield
+            finally:
+                self._depth = 0
+                with self._guard():
+                    self._db.execute("COMMIT")
+
+    @contextmanager
+    def _guard(self) -> Iterator[None]:
+        try:
+            yield
+        except sqlite3.Error as exc:
+            raise StoreError(f"{self.path}: {exc}") from None
+
+    @contextmanager
+    def _write(self) -> Iterator[None]:
+        """Run a write inside the current transaction, or in its own one."""
+        with self._lock:
+            if self._depth:
+                with self._guard():
+                    yield
+            else:
+                with self.transaction(), self._guard():
+                    yield
+
+    def close(self) -> None:
+        """Close the connection (an open transaction is rolled back)."""
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> SqliteStore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- accumulators ------------------------------------------------------------------------
+
+    def state(self, plan_id: str, year_start: dt.date, member_id: str, family_id: str
+              ) -> MemberState:
+        with self._lock, self._guard():
+            rows = self._db.execute(
+                "SELECT kind, deductible, oop, plan_paid, troop, gross_drug_cost "
+                "FROM accumulators WHERE plan_id = ? AND year_start = ? AND "
+                "((kind = 'M' AND owner_id = ?) OR (kind = 'F' AND owner_id = ?))",
+                (plan_id, year_start.isoformat(), member_id, family_id)).fetchall()
+        member = family = ZERO
+        for kind, *amounts in rows:
+            if kind == "M":
+                member = Totals(*amounts)
+            else:
+                family = Totals(*amounts)
+        return MemberState(member, family)
+
+    def apply(self, plan_id: str, year_start: dt.date, member_id: str, family_id: str,
+              delta: Totals) -> None:
+        year = year_start.isoformat()
+        amounts = (delta.deductible, delta.oop, delta.plan_paid, delta.troop,
+                   delta.gross_drug_cost)
+        with self._write():
+            self._db.executemany(_UPSERT, ((plan_id, year, "M", member_id, *amounts),
+                                           (plan_id, year, "F", family_id, *amounts)))
+
+    def totals(self) -> dict[tuple[str, dt.date, str, str], Totals]:
+        """Every accumulator row (for tests and reports), keyed like ``MemoryStore.totals``."""
+        with self._lock, self._guard():
+            rows = self._db.execute(
+                "SELECT plan_id, year_start, kind, owner_id, deductible, oop, plan_paid, troop, "
+                "gross_drug_cost FROM accumulators").fetchall()
+        return {(p, dt.date.fromisoformat(y), k, o): Totals(*amounts)
+                for p, y, k, o, *amounts in rows}
+
+    # -- ledger ------------------------------------------------------------------------------
+
+    def fills(self, member_id: str, start: dt.date, end: dt.date) -> Iterable[Fill]:
+        with self._lock, self._guard():
+            rows = self._db.execute(
+                f"SELECT {_FILL_COLUMNS} FROM ledger WHERE member_id = ? AND status = 'active' "
+                "AND fill_date BETWEEN ? AND ? ORDER BY entry_id",
+                (member_id, start.isoformat(), end.isoformat())).fetchall()
+        return [_fill(row) for row in rows]
+
+    def active(self, key: ClaimKey) -> LedgerEntry | None:
+        return self._one(f"{_KEY_WHERE} AND status = 'active'", key)
+
+    def latest(self, key: ClaimKey) -> LedgerEntry | None:
+        return self._one(_KEY_WHERE, key)
+
+    def _one(self, where: str, key: ClaimKey) -> LedgerEntry | None:
+        with self._lock, self._guard():
+            row = self._db.execute(
+                f"SELECT {_ENTRY_COLUMNS} FROM ledger WHERE {where} "
+                "ORDER BY entry_id DESC LIMIT 1",
+                (key.pharmacy_id, key.rx_number, key.fill_number,
+                 key.date_of_service.isoformat())).fetchone()
+        return None if row is None else _entry(row)
+
+    def record(self, entry: LedgerEntry) -> LedgerEntry:
+        k, d, f = entry.key, entry.delta, entry.fill
+        row: tuple[Any, ...] = (
+            None, k.pharmacy_id, k.rx_number, k.fill_number, k.date_of_service.isoformat(),
+            entry.plan_id, entry.year_start.isoformat(), entry.member_id, entry.family_id,
+            d.deductible, d.oop, d.plan_paid, d.troop, d.gross_drug_cost,
+            f.member_id, f.date_of_service.isoformat(), f.ndc, f.therapy_key,
+            orjson.dumps(sorted(f.groups)).decode(), f.quantity, f.days_supply, f.rx_number,
+            f.fill_number, f.pharmacy_id,
+            "active" if entry.reversed_on is None else "reversed",
+            entry.reversed_on.isoformat() if entry.reversed_on else None,
+            codec.dumps(entry.result).decode(),
+        )
+        with self._write():
+            cursor = self._db.execute(_INSERT, row)
+        return dataclasses.replace(entry, entry_id=int(cursor.lastrowid or 0))
+
+    def mark_reversed(self, entry_id: int, on: dt.date) -> None:
+        with self._write():
+            cursor = self._db.execute(
+                "UPDATE ledger SET status = 'reversed', reversed_on = ? WHERE entry_id = ?",
+                (on.isoformat(), entry_id))
+            if cursor.rowcount != 1:
+                raise StoreError(f"{self.path}: no ledger entry {entry_id}")
+
+    def entries(self, member_id: str | None = None) -> Iterator[LedgerEntry]:
+        sql = f"SELECT {_ENTRY_COLUMNS} FROM ledger"
+        args: tuple[str, ...] = ()
+        if member_id is not None:
+            sql += " WHERE member_id = ?"
+            args = (member_id,)
+        with self._lock, self._guard():
+            rows = self._db.execute(sql + " ORDER BY entry_id", args).fetchall()
+        for row in rows:
+            yield _entry(row)
+
+
+def check_file(path: Path, *, create: bool = True) -> None:
+    """Refuse, without touching it, a path that is not a SQLite database (or is missing when
+    ``create`` is false)."""
+    if str(path) == ":memory:":
+        return
+    if not path.exists():
+        if not create:
+            raise StoreError(f"{path}: no such store")
+        return
+    if path.is_dir():
+        raise StoreError(f"{path}: is a directory, not a store")
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(len(SQLITE_MAGIC))
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot read the store: {exc.strerror}") from None
+    if header and header != SQLITE_MAGIC:
+        raise StoreError(f"{path}: not a SQLite database (bad file header); left unchanged")
+
+
+def remove_store(path: str | os.PathLike[str]) -> None:
+    """Delete a store file and its WAL side files; refuse a file that is not SQLite."""
+    p = Path(path)
+    if p.exists():
+        check_file(p)
+    for name in (p, Path(f"{p}-wal"), Path(f"{p}-shm")):
+        name.unlink(missing_ok=True)
+
+
+def _retry_busy(action: Any, attempts: int = 50) -> Any:
+    """Retry an action that SQLite may refuse with 'database is locked' without waiting."""
+    for attempt in range(attempts):
+        try:
+            return action()
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            time.sleep(0.05)
+    return None
+
+
+def _fill(row: tuple[Any, ...]) -> Fill:
+    member, day, ndc, therapy, groups, qty, days, rx, fill, pharmacy = row
+    return Fill(member, dt.date.fromisoformat(day), ndc, therapy, frozenset(orjson.loads(groups)),
+                qty, days, rx, fill, pharmacy)
+
+
+def _entry(row: tuple[Any, ...]) -> LedgerEntry:
+    (entry_id, pharmacy, rx, fill, dos, plan, year, member, family, *rest) = row
+    delta = Totals(*rest[:5])
+    reversed_on = rest[16]
+    return LedgerEntry(
+        entry_id=entry_id,
+        key=ClaimKey(pharmacy, rx, fill, dt.date.fromisoformat(dos)),
+        plan_id=plan,
+        year_start=dt.date.fromisoformat(year),
+        member_id=member,
+        family_id=family,
+        delta=delta,
+        fill=_fill(tuple(rest[5:15])),
+        result=codec.loads(rest[17]),
+        reversed_on=dt.date.fromisoformat(reversed_on) if reversed_on else None,
+    )
