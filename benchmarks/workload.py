@@ -5,8 +5,26 @@ from __future__ import annotations
 import random
 from typing import Any
 
+import datetime as dt
+
 from pbm_engine.book import Book
+from pbm_engine.eligibility import CoveragePeriod, Member
 from pbm_engine.formulary.model import Coverage
+
+
+def add_members(book: Book, families: int, seed: int = 7) -> Book:
+    """Add synthetic families (1-4 people each) on the book's commercial plans."""
+    rng = random.Random(seed)
+    plans = sorted(book.plans)
+    for f in range(families):
+        plan = plans[f % len(plans)]
+        for person in range(1, rng.randint(1, 4) + 1):
+            year = 1950 + rng.randint(0, 70) if person < 3 else 2008 + rng.randint(0, 15)
+            book.registry.add(Member(
+                cardholder_id=f"SYN{f:06d}", person_code=f"{person:03d}", family_id=f"SYN{f:06d}",
+                plan_id=plan, date_of_birth=dt.date(year, rng.randint(1, 12), rng.randint(1, 28)),
+                gender=rng.choice((1, 2)), coverage=(CoveragePeriod(dt.date(2026, 1, 1)),)))
+    return book
 
 
 def claim_mix(book: Book, n: int, seed: int = 20260101) -> list[dict[str, Any]]:

@@ -193,6 +193,9 @@ class _Reader:
 
     def text(self, name: str, *, required: bool = False, max_len: int = 40) -> str | None:
         value = self.data.get(name)
+        if type(value) is str and 0 < len(value) <= max_len and not value[0].isspace() \
+                and not value[-1].isspace():
+            return value  # fast path: already clean
         if value is None or value == "":
             if required:
                 self.fail(name, "missing")
@@ -211,6 +214,8 @@ class _Reader:
         hi: int = 10**9,
     ) -> int | None:
         value = self.data.get(name)
+        if type(value) is int and lo <= value <= hi:
+            return value  # fast path
         if value is None or value == "":
             if required:
                 self.fail(name, "missing")
@@ -258,6 +263,11 @@ class _Reader:
             if required:
                 self.fail(name, "missing")
             return None
+        if type(value) is str and len(value) == 10:
+            try:
+                return dt.date.fromisoformat(value)
+            except ValueError:
+                pass
         if isinstance(value, dt.datetime):
             return value.date()
         if isinstance(value, dt.date):
@@ -283,7 +293,7 @@ _CHANNELS = {c.value: c for c in Channel} | {"01": Channel.RETAIL, "05": Channel
 
 
 def _canonical_keys(data: Mapping[str, Any]) -> Mapping[str, Any]:
-    if all(k in FIELDS for k in data):
+    if FIELDS.keys() >= data.keys() or not (_BY_FIELD_ID.keys() & data.keys()):
         return data
     return {_BY_FIELD_ID.get(k, k): v for k, v in data.items()}
 
@@ -298,8 +308,6 @@ def parse_claim(
         return ParsedRequest(None, [issue], {})
     data = _canonical_keys(data)
     r = _Reader(data)
-    raw = {k: data.get(k) for k in ("cardholder_id", "person_code", "rx_number", "fill_number",
-                                     "pharmacy_id", "date_of_service", "ndc")}
 
     tx_text = r.text("transaction_code") or "B1"
     try:
@@ -363,6 +371,8 @@ def parse_claim(
     group_id = r.text("group_id", max_len=15)
 
     if r.issues:
+        raw = {k: data.get(k) for k in ("cardholder_id", "person_code", "rx_number",
+                                         "fill_number", "pharmacy_id", "date_of_service", "ndc")}
         return ParsedRequest(None, r.issues, raw)
     assert cardholder and dos and rx_number and ndc is not None and pharmacy
     claim = Claim(
@@ -392,7 +402,7 @@ def parse_claim(
         dur_overrides=durs,
         group_id=group_id,
     )
-    return ParsedRequest(claim, [], raw)
+    return ParsedRequest(claim, [], {})
 
 
 def _int_list(r: _Reader, name: str, hi: int) -> tuple[int, ...]:

@@ -1,10 +1,17 @@
 """The ``pbm`` command.
 
     pbm adjudicate [CLAIMS.jsonl ...] [--book BOOK] [--out RESULTS.jsonl] [--trace]
+                   [--db PATH [--fresh] [--synchronous FULL|NORMAL]]
+    pbm reverse --db PATH --pharmacy ID --rx RX --fill N --date YYYY-MM-DD
+    pbm accumulators --db PATH CARDHOLDER [--person 001] [--date YYYY-MM-DD]
+    pbm history --db PATH CARDHOLDER [--person 001]
     pbm validate [BOOK]
 
 With no claim files, ``adjudicate`` runs the bundled sample claims against the bundled sample
-book.  It prints a readable table and writes one JSON result per line.
+book, in a fresh SQLite store (``pbm-demo.db`` unless ``--db`` is given).  It prints a readable
+table and writes one JSON result per line.  With claim files, the store is ``--db`` (kept between
+runs; ``--fresh`` starts it over) or, without ``--db``, memory.  A store that cannot be used
+(missing, damaged, newer schema) is a one-line error and exit code 2.
 """
 
 from __future__ import annotations
@@ -15,7 +22,7 @@ import sys
 from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import orjson
 
@@ -23,6 +30,14 @@ from .errors import PbmError
 from .loader import load_book, sample_book_path
 from .money import fmt
 from .result import ClaimResult
+
+if TYPE_CHECKING:
+    from .eligibility import Member
+    from .portal import Portal
+    from .processor import Processor
+    from .store.sqlite import SqliteStore
+
+DEMO_DB = "pbm-demo.db"
 
 
 def sample_claims_path() -> Path:
@@ -69,12 +84,28 @@ def print_table(rows: list[tuple[str, ...]], out: TextIO) -> None:
 def cmd_adjudicate(args: argparse.Namespace) -> int:
     from .engine import Engine
     from .processor import Processor
+    from .store.base import Store
     from .store.memory import MemoryStore
+    from .store.sqlite import SqliteStore, remove_store
 
+    demo = not args.claims
+    db = args.db or (DEMO_DB if demo else None)
     book = load_book(args.book)
     engine = Engine(book, trace=args.trace)
-    store = MemoryStore()
-    processor = Processor(engine, store)
+    store: Store
+    if db is None:
+        store = MemoryStore()
+    else:
+        if args.fresh or (demo and args.db is None):
+            remove_store(db)
+        store = SqliteStore(db, synchronous=args.synchronous)
+    try:
+        return _adjudicate(args, Processor(engine, store), db)
+    finally:
+        store.close()
+
+
+def _adjudicate(args: argparse.Namespace, processor: Processor, db: str | None) -> int:
     files = [Path(p) for p in args.claims] or [sample_claims_path()]
     out_path = Path(args.out)
     out_path.parent.mkdir(parents=True, exist_ok=True)
@@ -93,8 +124,108 @@ def cmd_adjudicate(args: argparse.Namespace) -> int:
     if not args.quiet:
         print_table(rows, sys.stdout)
     summary = ", ".join(f"{k}={v}" for k, v in sorted(counts.items()))
-    print(f"\n{len(rows)} transactions ({summary}); results written to {out_path}")
+    where = f"store {db}" if db else "in-memory store"
+    print(f"\n{len(rows)} transactions ({summary}); results written to {out_path}; {where}")
     return 0
+
+
+def _open_db(args: argparse.Namespace) -> SqliteStore:
+    from .store.sqlite import SqliteStore
+
+    return SqliteStore(args.db, create=False)
+
+
+def cmd_reverse(args: argparse.Namespace) -> int:
+    from .engine import Engine
+    from .processor import Processor
+
+    engine = Engine(load_book(args.book))
+    request = {"transaction_code": "B2", "pharmacy_id": args.pharmacy, "rx_number": args.rx,
+               "fill_number": args.fill, "date_of_service": args.date,
+               "cardholder_id": args.cardholder or "-"}
+    store = _open_db(args)
+    try:
+        result = Processor(engine, store).submit(request)
+    finally:
+        store.close()
+    detail = "; ".join([*(f"{r.code} {r.message}" for r in result.rejects), *result.messages])
+    print(f"{result.status.value}  {args.pharmacy} Rx {args.rx}/{args.fill} {args.date}"
+          f"{'  ' + detail if detail else ''}")
+    return 0 if result.status.value in ("A", "S") else 1
+
+
+def _members(portal: Portal, args: argparse.Namespace) -> list[Member]:
+    """The member named by --person, or the whole family of the cardholder."""
+    member = portal.member(cardholder_id=args.cardholder, person_code=args.person or "001")
+    return [member] if args.person else portal.family(member)
+
+
+def cmd_accumulators(args: argparse.Namespace) -> int:
+    from .portal import Portal
+
+    book = load_book(args.book)
+    store = _open_db(args)
+    try:
+        portal = Portal(book, store)
+        members = _members(portal, args)
+        day = dt.date.fromisoformat(args.date) if args.date else dt.date.today()
+        summaries = [portal.accumulators(m, as_of=day) for m in members]
+    finally:
+        store.close()
+    first = summaries[0]
+    print(f"plan {first.plan_id}, plan year from {first.plan_year}, as of {day}"
+          f"{', family coverage' if first.family_coverage else ''}")
+    header = ("member", "limit", "individual", "member met", "member left", "family",
+              "family met", "family left", "embedded")
+    rows = []
+    for s in summaries:
+        for name, status in (("deductible", s.deductible), ("oop", s.oop)):
+            if status is None:
+                rows.append((s.member_id, name, "none", "", "", "", "", "", ""))
+                continue
+            rows.append((s.member_id, name, fmt(status.individual_limit), fmt(status.member_met),
+                         fmt(status.member_remaining), _opt(status.family_limit),
+                         fmt(status.family_met), _opt(status.family_remaining),
+                         "yes" if status.embedded else "no"))
+    _table(header, rows, sys.stdout)
+    return 0
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from .portal import Portal
+
+    book = load_book(args.book)
+    store = _open_db(args)
+    try:
+        portal = Portal(book, store)
+        members = _members(portal, args)
+        items = [item for m in members for item in portal.history(m)]
+    finally:
+        store.close()
+    items.sort(key=lambda i: i.entry_id)
+    header = ("entry", "member", "date", "kind", "pharmacy", "rx/fill", "drug", "status",
+              "patient", "plan", "ded", "oop")
+    rows = [(str(i.entry_id), i.member_id, i.date_of_service.isoformat(), i.kind,
+             i.pharmacy_id if i.kind == "claim" else "", f"{i.rx_number}/{i.fill_number}",
+             (i.drug_name or i.ndc)[:26],
+             f"reversed {i.reversed_on}" if i.reversed_on else i.status,
+             fmt(i.patient_pay), fmt(i.plan_pay), fmt(i.delta.deductible), fmt(i.delta.oop))
+            for i in items]
+    _table(header, rows, sys.stdout)
+    print(f"\n{len(rows)} ledger entries")
+    return 0
+
+
+def _opt(cents: int | None) -> str:
+    return "" if cents is None else fmt(cents)
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], out: TextIO) -> None:
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
+    line = "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()
+    out.write(line + "\n" + "-" * len(line) + "\n")
+    for row in rows:
+        out.write("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n")
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -118,7 +249,35 @@ def build_parser() -> argparse.ArgumentParser:
                      "edits (YYYY-MM-DD; default: not checked)")
     adj.add_argument("--trace", action="store_true", help="record an explanation per claim")
     adj.add_argument("--quiet", action="store_true", help="print only the summary")
+    adj.add_argument("--db", help="SQLite store (default: memory; the bundled demo uses a fresh "
+                     f"{DEMO_DB} in the working directory)")
+    adj.add_argument("--fresh", action="store_true", help="delete the --db store first")
+    adj.add_argument("--synchronous", choices=("FULL", "NORMAL"), default="FULL",
+                     help="FULL: every commit fsynced (default); NORMAL: faster, the last "
+                     "commits may be lost on power loss")
     adj.set_defaults(func=cmd_adjudicate)
+
+    rev = sub.add_parser("reverse", help="reverse (B2) a paid claim in a store")
+    rev.add_argument("--db", required=True, help="SQLite store")
+    rev.add_argument("--pharmacy", required=True, help="pharmacy id (201-B1)")
+    rev.add_argument("--rx", required=True, help="Rx number (402-D2)")
+    rev.add_argument("--fill", type=int, default=0, help="fill number (403-D3)")
+    rev.add_argument("--date", required=True, help="date of service (YYYY-MM-DD)")
+    rev.add_argument("--cardholder", help="cardholder id (302-C2), optional")
+    rev.add_argument("--book", default=str(sample_book_path()), help="book file")
+    rev.set_defaults(func=cmd_reverse)
+
+    for name, func, text in (
+            ("accumulators", cmd_accumulators, "deductible and OOP met and left"),
+            ("history", cmd_history, "the claim history in a store")):
+        cmd = sub.add_parser(name, help=text)
+        cmd.add_argument("cardholder", help="cardholder id (302-C2)")
+        cmd.add_argument("--person", help="person code (default: the whole family)")
+        cmd.add_argument("--db", required=True, help="SQLite store")
+        cmd.add_argument("--book", default=str(sample_book_path()), help="book file")
+        if name == "accumulators":
+            cmd.add_argument("--date", help="as of this date (default: today)")
+        cmd.set_defaults(func=func)
 
     val = sub.add_parser("validate", help="load and check a book and every file it lists")
     val.add_argument("book", nargs="?", default=str(sample_book_path()))
@@ -131,6 +290,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args))
     except PbmError as exc:
+        print(f"pbm: {exc}", file=sys.stderr)
+        return 2
+    except ValueError as exc:  # a bad --date
         print(f"pbm: {exc}", file=sys.stderr)
         return 2
     except BrokenPipeError:

@@ -43,6 +43,9 @@ class Trace:
     def __init__(self, on: bool) -> None:
         self.lines: list[str] | None = [] if on else None
 
+    def __bool__(self) -> bool:
+        return self.lines is not None
+
     def __call__(self, text: str) -> None:
         if self.lines is not None:
             self.lines.append(text)
@@ -145,7 +148,8 @@ class Engine:
         plan = book.plans.get(member.plan_id)
         if plan is None:  # a Part D member: adjudicated by the Medicare engine
             return self._part_d(claim, member, accumulators, history, as_of, t)
-        t(f"member {member.member_id} family {member.family_id} plan {plan.plan_id}")
+        if t:
+            t(f"member {member.member_id} family {member.family_id} plan {plan.plan_id}")
 
         if as_of is not None:
             if dos > as_of:
@@ -173,8 +177,10 @@ class Engine:
             else:
                 rejects.append((Reject.NON_MATCHED_PRODUCT, f"NDC {claim.ndc} is not known"))
             return self._reject_claim(claim, rejects, member=member, plan=plan)
-        t(f"drug {drug.ndc} {drug.name}: tier {drug.tier}, "
-          f"{'brand' if drug.brand else 'generic'}{', multi-source' if drug.multi_source else ''}")
+        if t:
+            kind = "brand" if drug.brand else "generic"
+            t(f"drug {drug.ndc} {drug.name}: tier {drug.tier}, {kind}"
+              f"{', multi-source' if drug.multi_source else ''}")
 
         pa = self.prior_auth(claim, member, drug, rejects, t)
         next_fill, dur = self.um_edits(claim, member, plan, formulary, drug, pa, history,
@@ -201,11 +207,13 @@ class Engine:
                                 f"PA number {claim.pa_number} is not on file for this drug"))
                 return None
             if pa is not None:
-                t(f"PA {pa.number} on file {pa.start}..{pa.end}")
+                if t:
+                    t(f"PA {pa.number} on file {pa.start}..{pa.end}")
                 return pa
         pa = registry.find_prior_auth(member, drug, claim.date_of_service)
         if pa is not None:
-            t(f"PA {pa.number} on file {pa.start}..{pa.end}")
+            if t:
+                t(f"PA {pa.number} on file {pa.start}..{pa.end}")
         elif drug.pa_required:
             rejects.append((Reject.PRIOR_AUTH_REQUIRED, "prior authorization required"))
         return pa
@@ -299,10 +307,12 @@ class Engine:
         start = dos - dt.timedelta(days=step.lookback_days)
         for fill in history.fills(member.member_id, start, dos):
             if fill.groups & step.prerequisites:
-                t(f"step therapy met by {fill.ndc} filled {fill.date_of_service}")
+                if t:
+                    t(f"step therapy met by {fill.ndc} filled {fill.date_of_service}")
                 return
             if fill.therapy_key == drug.therapy_key:
-                t(f"step therapy: continuing therapy since {fill.date_of_service}")
+                if t:
+                    t(f"step therapy: continuing therapy since {fill.date_of_service}")
                 return
         names = ", ".join(sorted(step.prerequisites))
         rejects.append((Reject.STEP_THERAPY,
@@ -331,7 +341,7 @@ class Engine:
                             f"{previous.days_supply} days; next fill {latest.isoformat()}"))
             return latest, (DurResponse("ER", previous.date_of_service, previous.quantity,
                                         "early refill"),)
-        if previous is not None:
+        if previous is not None and t:
             t(f"refill too soon: previous fill {previous.date_of_service}, eligible {latest}")
         return None, ()
 
@@ -391,15 +401,17 @@ class Engine:
             generic = self._generic_arm(network, formulary, drug, claim)
             if generic is not None:
                 contract = generic[0]
-                t(f"DAW {claim.daw}: priced as generic {generic[1].ndc}: {describe(contract)}")
+                if t:
+                    t(f"DAW {claim.daw}: priced as generic {generic[1].ndc}: {describe(contract)}")
         if contract is None:
             terms = network.terms_for(claim.channel, drug.brand, dos)
             if terms is not None:
                 arms = contract_arms(terms, self.book.prices.price(drug.ndc, dos),
                                      self.book.prices.nadac(drug.ndc, dos), claim.quantity)
-                if t.lines is not None:
+                if t:
                     for arm in arms:
-                        t(f"price arm {describe(arm)}")
+                        if t:
+                            t(f"price arm {describe(arm)}")
                 contract = cheapest(arms)
         submitted = None
         if claim.gross_amount_due is not None:
@@ -410,11 +422,10 @@ class Engine:
                                 f"ingredient {fmt(claim.ingredient_cost)} + fee "
                                 f"{fmt(claim.dispensing_fee)}"))
             fee = min(claim.dispensing_fee, claim.gross_amount_due)
-            submitted = Arm(Basis.INGREDIENT_AS_SUBMITTED, claim.gross_amount_due - fee, fee,
-                            "submitted")
+            submitted = Arm(Basis.INGREDIENT_AS_SUBMITTED, claim.gross_amount_due - fee, fee)
         elif claim.ingredient_cost is not None:
             submitted = Arm(Basis.INGREDIENT_AS_SUBMITTED, claim.ingredient_cost,
-                            claim.dispensing_fee, "submitted")
+                            claim.dispensing_fee)
         paid = lesser_of(contract, submitted, claim.usual_and_customary)
         if paid is None:
             rejects.append((Reject.MI_INGREDIENT_COST,
@@ -423,7 +434,7 @@ class Engine:
             rejects.append((Reject.COST_EXCEEDS_MAXIMUM,
                             f"{fmt(paid.total)} exceeds the {fmt(max_claim_cost)} review "
                             "threshold"))
-        elif t.lines is not None:
+        elif t:
             t(f"paid on {paid.label} (basis {paid.basis.value}): {fmt(paid.total)}")
         return paid, generic, rejects
 
@@ -445,11 +456,13 @@ class Engine:
             generic = generic or self._generic_arm(network, formulary, drug, claim)
             if generic is not None:
                 penalty = max(0, paid.ingredient - generic[0].ingredient)
-                t(f"brand penalty: brand ingredient {fmt(paid.ingredient)} - generic "
-                  f"{generic[1].ndc} ingredient {fmt(generic[0].ingredient)} "
-                  f"({generic[0].label}) = {fmt(penalty)}")
+                if t:
+                    t(f"brand penalty: brand ingredient {fmt(paid.ingredient)} - generic "
+                      f"{generic[1].ndc} ingredient {fmt(generic[0].ingredient)} "
+                      f"({generic[0].label}) = {fmt(penalty)}")
             else:
-                t("brand penalty: no priced generic equivalent, no penalty")
+                if t:
+                    t("brand penalty: no priced generic equivalent, no penalty")
 
         # Accumulators as of the claim.
         year = plan.year_of(dos)
@@ -466,16 +479,17 @@ class Engine:
         cap = None
         if drug.insulin and plan.insulin_cap_30 is not None:
             cap = plan.insulin_cap_30 * max(1, -(-claim.days_supply // 30))
-        t(f"cost share rule {rule.describe()}; deductible left "
-          f"{_opt_fmt(ded_left)}, OOP left {_opt_fmt(oop_left)}"
-          f"{'; preventive $0' if zero else ''}{'; deductible exempt' if exempt else ''}")
+        if t:
+            t(f"cost share rule {rule.describe()}; deductible left "
+              f"{_opt_fmt(ded_left)}, OOP left {_opt_fmt(oop_left)}"
+              f"{'; preventive $0' if zero else ''}{'; deductible exempt' if exempt else ''}")
         share = compute(
             allowed=allowed, penalty=penalty, rule=rule, deductible_left=ded_left,
             oop_left=oop_left, deductible_applies=not exempt, zero_cost_share=zero, cap=cap,
             penalty_counts_toward_deductible=plan.daw.penalty_counts_toward_deductible,
             penalty_counts_toward_oop=plan.daw.penalty_counts_toward_oop,
         )
-        if share.capped_by:
+        if share.capped_by and t:
             t(f"cost share capped by the {share.capped_by}")
         return self._finish(claim, member, plan, drug, paid, share, state, ded_left, oop_left,
                             family, year, t)
@@ -496,14 +510,16 @@ class Engine:
             target = min(allowed, max(coupon, deductible + copay + coins + penalty))
             copay += target - (deductible + copay + coins + penalty)
             ded_credit = oop_credit = 0
-            t(f"maximizer: cost share set to {fmt(target)}; nothing accumulates")
+            if t:
+                t(f"maximizer: cost share set to {fmt(target)}; nothing accumulates")
         patient_pay = deductible + copay + coins + penalty
         coupon_paid = min(coupon, patient_pay)
         if coupon_paid and policy is AssistancePolicy.ACCUMULATOR:
             own = patient_pay - coupon_paid
             ded_credit = min(ded_credit, own)
             oop_credit = min(oop_credit, own)
-            t(f"accumulator: only the member's own {fmt(own)} counts")
+            if t:
+                t(f"accumulator: only the member's own {fmt(own)} counts")
 
         # Annual benefit maximum: what the plan would pay past it moves to the member (520-FK).
         plan_pay = allowed - patient_pay
@@ -515,12 +531,14 @@ class Engine:
                 exceeding = plan_pay - left
                 plan_pay = left
                 patient_pay += exceeding
-                t(f"benefit maximum: {fmt(exceeding)} exceeds it")
+                if t:
+                    t(f"benefit maximum: {fmt(exceeding)} exceeds it")
             remaining_benefit = left - plan_pay
         coupon_paid = min(coupon, patient_pay)
         member_paid = patient_pay - coupon_paid
-        t(f"patient pays {fmt(patient_pay)} (coupon {fmt(coupon_paid)}, member "
-          f"{fmt(member_paid)}); plan pays {fmt(plan_pay)}")
+        if t:
+            t(f"patient pays {fmt(patient_pay)} (coupon {fmt(coupon_paid)}, member "
+              f"{fmt(member_paid)}); plan pays {fmt(plan_pay)}")
 
         delta = Totals(deductible=ded_credit, oop=oop_credit, plan_paid=plan_pay)
         after_member = state.member.plus(delta)

@@ -72,8 +72,19 @@ def _decimal(value: object) -> Decimal:
     return d
 
 
+_PLACES = {10**k: k for k in range(10)}
+
+
 def scaled(value: object, scale: int, what: str = "amount") -> int:
     """Parse ``value`` into an exact integer of ``1/scale`` units; refuse extra precision."""
+    if type(value) is str:  # fast path for plain "123.45"
+        whole, _dot, frac = value.strip().partition(".")
+        places = _PLACES.get(scale)
+        if (places is not None and whole.isascii() and whole.isdigit() and len(frac) <= places
+                and (not frac or (frac.isascii() and frac.isdigit()))):
+            return int(whole) * scale + (int(frac) * 10 ** (places - len(frac)) if frac else 0)
+    elif type(value) is int:
+        return value * scale
     d = _decimal(value) * scale
     if d != d.to_integral_value():
         raise ValueError(f"{what} {value!r} has more precision than 1/{scale}")

@@ -52,16 +52,32 @@ class Network:
 
 @dataclass(frozen=True, slots=True)
 class Arm:
-    """One candidate price: its basis, ingredient cost and fee (cents)."""
+    """One candidate price: its basis, ingredient cost and fee (cents), and the contract rate
+    (discount or markup, ppm) it was computed with."""
 
     basis: Basis
     ingredient: Cents
     fee: Cents
-    label: str
+    rate: int = 0
 
     @property
     def total(self) -> Cents:
         return self.ingredient + self.fee
+
+    @property
+    def label(self) -> str:
+        """A readable name of the arm, e.g. ``AWP - 17%``."""
+        return _LABELS[self.basis].format(fmt_rate(self.rate))
+
+
+_LABELS = {
+    Basis.AWP_LESS_PERCENT: "AWP - {}%",
+    Basis.WAC: "WAC + {}%",
+    Basis.NADAC: "NADAC + {}%",
+    Basis.MAC: "MAC",
+    Basis.USUAL_AND_CUSTOMARY: "U&C",
+    Basis.INGREDIENT_AS_SUBMITTED: "submitted",
+}
 
 
 def contract_arms(
@@ -74,19 +90,17 @@ def contract_arms(
         if terms.awp_discount is not None and point.awp is not None:
             ing = div_round(point.awp * quantity * (RATE_SCALE - terms.awp_discount),
                             _PRICE_TO_CENTS * RATE_SCALE)
-            arms.append(Arm(Basis.AWP_LESS_PERCENT, ing, fee,
-                            f"AWP - {fmt_rate(terms.awp_discount)}%"))
+            arms.append(Arm(Basis.AWP_LESS_PERCENT, ing, fee, terms.awp_discount))
         if terms.wac_markup is not None and point.wac is not None:
             ing = div_round(point.wac * quantity * (RATE_SCALE + terms.wac_markup),
                             _PRICE_TO_CENTS * RATE_SCALE)
-            arms.append(Arm(Basis.WAC, ing, fee, f"WAC + {fmt_rate(terms.wac_markup)}%"))
+            arms.append(Arm(Basis.WAC, ing, fee, terms.wac_markup))
         if terms.use_mac and point.mac is not None:
-            arms.append(Arm(Basis.MAC, div_round(point.mac * quantity, _PRICE_TO_CENTS), fee,
-                            "MAC"))
+            arms.append(Arm(Basis.MAC, div_round(point.mac * quantity, _PRICE_TO_CENTS), fee))
     if terms.nadac_markup is not None and nadac_unit is not None:
         ing = div_round(nadac_unit * quantity * (RATE_SCALE + terms.nadac_markup),
                         _PRICE_TO_CENTS * RATE_SCALE)
-        arms.append(Arm(Basis.NADAC, ing, fee, f"NADAC + {fmt_rate(terms.nadac_markup)}%"))
+        arms.append(Arm(Basis.NADAC, ing, fee, terms.nadac_markup))
     return arms
 
 
@@ -107,7 +121,7 @@ def lesser_of(
     """The paid arm: lesser of contract price, submitted amount and U&C (in that tie order)."""
     candidates = [a for a in (contract, submitted) if a is not None]
     if usual_and_customary is not None:
-        candidates.append(Arm(Basis.USUAL_AND_CUSTOMARY, usual_and_customary, 0, "U&C"))
+        candidates.append(Arm(Basis.USUAL_AND_CUSTOMARY, usual_and_customary, 0))
     return cheapest(candidates)
 
 

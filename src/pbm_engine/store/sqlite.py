@@ -3,12 +3,12 @@
 Same semantics as :class:`~pbm_engine.store.memory.MemoryStore`, so the processor runs unchanged
 on either.  Properties:
 
-* **Atomic, isolated writes.**  ``transaction()`` is ``BEGIN IMMEDIATE`` ... ``COMMIT`` (``ROLLBACK``
-  on an exception): the write lock is taken *before* the claim reads its accumulators, so two
-  processes adjudicating for one family serialize and never lose an update.  Nested
-  ``transaction()`` blocks become savepoints, so a batch of claims may share one commit (group
-  commit) while each claim stays all-or-nothing.  Single ``apply``/``record``/``mark_reversed``
-  calls outside a transaction run in their own.
+* **Atomic, isolated writes.**  ``transaction()`` is ``BEGIN IMMEDIATE`` ... ``COMMIT``
+  (``ROLLBACK`` on an exception): the write lock is taken *before* the claim reads its
+  accumulators, so two processes adjudicating for one family serialize and never lose an
+  update.  Nested ``transaction()`` blocks become savepoints, so a batch of claims may share
+  one commit (group commit) while each claim stays all-or-nothing.  A single ``apply``,
+  ``record`` or ``mark_reversed`` outside a transaction runs in its own.
 * **Durable commits.**  WAL journal with ``synchronous=FULL``: a commit returns only after the WAL
   is fsynced, so a paid claim survives a process kill *and* a power loss.  ``synchronous=
   "NORMAL"`` skips that fsync (the WAL is synced at checkpoints): still atomic and safe against
