@@ -1,1 +1,55 @@
-"""pbm_engine."""
+"""pbm-engine: pharmacy claims adjudication (formulary, pricing, cost share, Medicare Part D).
+
+The public API.  Everything else is importable but may change between minor versions.
+"""
+
+from .accumulators import EMPTY, Fill, MemberState, StaticHistory, Totals
+from .book import Book
+from .claim import Claim, ClaimKey, Issue, parse_claim
+from .codes import DAW, Basis, Channel, Reject, Status, Transaction, reject_description
+from .engine import Engine
+from .errors import ConfigError, PbmError, StoreError, UsageError
+from .loader import load_book, load_formulary, load_plan, load_sample_book, sample_book_path
+from .money import Cents, fmt, to_cents, to_decimal
+from .processor import Processor
+from .result import ClaimResult, RejectInfo
+from .store.memory import MemoryStore
+
+__all__ = [
+    "DAW",
+    "EMPTY",
+    "Basis",
+    "Book",
+    "Cents",
+    "Channel",
+    "Claim",
+    "ClaimKey",
+    "ClaimResult",
+    "ConfigError",
+    "Engine",
+    "Fill",
+    "Issue",
+    "MemberState",
+    "MemoryStore",
+    "PbmError",
+    "Processor",
+    "Reject",
+    "RejectInfo",
+    "StaticHistory",
+    "Status",
+    "StoreError",
+    "Totals",
+    "Transaction",
+    "UsageError",
+    "fmt",
+    "load_book",
+    "load_formulary",
+    "load_plan",
+    "load_sample_book",
+    "parse_claim",
+    "reject_description",
+    "sample_book_path",
+    "to_cents",
+    "to_decimal",
+]
+__version__ = "0.1.0"
