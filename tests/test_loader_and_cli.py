@@ -79,7 +79,7 @@ def test_pbm_adjudicate_demo(tmp_path: Path, capsys: pytest.CaptureFixture[str])
     assert {"P", "R", "D", "A", "S"} <= statuses
     codes = {c["code"] for r in rows for c in r["rejects"]}
     for code in ("79", "608", "60", "61", "70", "MR", "54", "76", "7X", "52", "53", "69", "67",
-                 "75", "4W", "84", "R8", "UU", "E7", "19", "22"):
+                 "88", "75", "4W", "84", "R8", "UU", "E7", "19", "22"):
         assert code in codes, code
     for r in rows:
         if r["status"] == "P":

@@ -24,6 +24,7 @@ from .book import Book
 from .claim import Claim, Issue, parse_claim
 from .codes import Basis, Reject, Status, Transaction
 from .costshare import CostShare, compute, remaining
+from .edits.history import dur_findings, quantity_in_window, quantity_window
 from .eligibility import Member, PriorAuth, age_on, coverage_reject
 from .formulary.model import Coverage, Drug, Formulary
 from .money import RATE_SCALE, Cents, fmt
@@ -238,12 +239,16 @@ class Engine:
         if drug.step_therapy and "step_therapy" not in bypass:
             self._step_therapy(member, drug, dos, history, rejects, t)
         if drug.quantity_limit and "quantity_limit" not in bypass:
-            ql = drug.quantity_limit
-            periods = max(1, -(-claim.days_supply // ql.days))
-            if claim.quantity > ql.quantity * periods:
+            window, allowed = quantity_window(drug.quantity_limit, claim.days_supply)
+            earlier = [f for f in history.fills(member.member_id,
+                                                dos - dt.timedelta(days=window - 1), dos)
+                       if not _same_claim(f, claim)]
+            used = quantity_in_window(earlier, drug.therapy_key)
+            if used + claim.quantity > allowed:
+                before = f" (with {used / 1000:g} already filled)" if used else ""
                 rejects.append((Reject.PLAN_LIMITATIONS_EXCEEDED,
-                                f"quantity {claim.quantity / 1000:g} exceeds the limit of "
-                                f"{ql.quantity * periods / 1000:g} for {claim.days_supply} days"))
+                                f"quantity {claim.quantity / 1000:g}{before} exceeds the limit "
+                                f"of {allowed / 1000:g} per {window} days"))
         max_days = plan.max_days_supply.get(claim.channel)
         if drug.max_days_supply is not None:
             max_days = min(max_days or drug.max_days_supply, drug.max_days_supply)
@@ -278,6 +283,8 @@ class Engine:
                 plan.refill_override_codes.intersection(claim.clarification_codes)):
             next_fill, dur = self._refill_too_soon(claim, member, plan, drug, history, rejects,
                                                    t)
+        if plan.dur.active:
+            dur = dur + self._dur(claim, member, plan, drug, history, rejects, t)
         if drug.multi_source_brand and claim.daw == 0 and \
                 plan.daw.daw0_multisource_brand is Daw0Policy.REJECT and \
                 formulary.generic_equivalents(drug):
@@ -285,6 +292,26 @@ class Engine:
                             "dispense the generic or resubmit with a DAW code"))
 
         return next_fill, dur
+
+    def _dur(self, claim: Claim, member: Member, plan: Plan, drug: Drug, history: HistoryView,
+             rejects: list[tuple[str, str]], t: Trace) -> tuple[DurResponse, ...]:
+        """Therapeutic duplication and drug-drug interactions (reject 88 unless overridden by
+        a submitted DUR/PPS triple with the same reason and a "filled" result code)."""
+        dos = claim.date_of_service
+        fills = [f for f in history.fills(member.member_id, dos - dt.timedelta(days=_LOOKBACK_RTS),
+                                          dos) if not _same_claim(f, claim)]
+        out = []
+        for finding in dur_findings(plan.dur, drug, dos, fills):
+            overridden = any(o.reason == finding.reason and o.result in plan.dur.override_results
+                             for o in claim.dur_overrides)
+            if overridden:
+                if t:
+                    t(f"DUR {finding.reason} overridden: {finding.message}")
+                continue
+            rejects.append((Reject.DUR_REJECT, f"DUR {finding.reason}: {finding.message}"))
+            out.append(DurResponse(finding.reason, finding.fill.date_of_service,
+                                   finding.fill.quantity, finding.message, finding.severity))
+        return tuple(out)
 
     def _cost_share_rule(self, claim: Claim, plan: Plan, formulary: Formulary, drug: Drug,
                          rejects: list[tuple[str, str]]) -> CostShareRule | None:
@@ -328,8 +355,7 @@ class Engine:
         for fill in history.fills(member.member_id, start, dos):
             if fill.therapy_key != drug.therapy_key:
                 continue
-            if (fill.rx_number, fill.fill_number, fill.pharmacy_id, fill.date_of_service) == (
-                    claim.rx_number, claim.fill_number, claim.pharmacy_id, dos):
+            if _same_claim(fill, claim):
                 continue  # the claim itself (a rebill or duplicate), not an earlier fill
             wait = -(-fill.days_supply * plan.refill_threshold // RATE_SCALE)
             next_date = fill.date_of_service + dt.timedelta(days=wait)
@@ -624,6 +650,11 @@ class Engine:
             next_fill_date=next_fill,
             dur=dur,
         )
+
+
+def _same_claim(fill: Fill, claim: Claim) -> bool:
+    return (fill.rx_number, fill.fill_number, fill.pharmacy_id, fill.date_of_service) == (
+        claim.rx_number, claim.fill_number, claim.pharmacy_id, claim.date_of_service)
 
 
 def _dedupe(rejects: list[tuple[str, str]]) -> tuple[RejectInfo, ...]:

@@ -31,6 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .book import Book
 from .codes import Channel
+from .edits.history import DurPolicy, Interaction
 from .eligibility import CoveragePeriod, Member, PriorAuth
 from .errors import ConfigError
 from .formulary.model import Coverage, Drug, Formulary, QuantityLimit, StepTherapy
@@ -129,6 +130,29 @@ class DawModel(_Model):
     penalty_counts_toward_oop: bool = False
 
 
+class InteractionModel(_Model):
+    a: list[str]
+    b: list[str]
+    severity: Literal["1", "2", "3"] = "1"
+    message: str = ""
+
+
+class DurModel(_Model):
+    duplication_groups: list[str] = []
+    interactions: list[InteractionModel] = []
+    override_results: list[str] | None = None
+
+    def to_policy(self) -> DurPolicy:
+        base = DurPolicy()
+        return DurPolicy(
+            frozenset(self.duplication_groups),
+            tuple(Interaction(frozenset(i.a), frozenset(i.b), i.severity, i.message)
+                  for i in self.interactions),
+            base.override_results if self.override_results is None
+            else frozenset(self.override_results),
+        )
+
+
 class AssistanceModel(_Model):
     policy: AssistancePolicy = AssistancePolicy.STANDARD
     tiers: list[int] | None = None
@@ -160,6 +184,7 @@ class PlanModel(_Money):
     annual_benefit_max: Money | None = None
     specialty_channel_required: bool = True
     hdhp: bool = False
+    dur: DurModel = DurModel()
 
     def to_plan(self) -> Plan:
         month, day = (int(x) for x in self.plan_year_start.split("-"))
@@ -220,6 +245,7 @@ class PlanModel(_Money):
             annual_benefit_max=_money(self.annual_benefit_max),
             specialty_channel_required=self.specialty_channel_required,
             hdhp=self.hdhp,
+            dur=self.dur.to_policy(),
         )
 
 

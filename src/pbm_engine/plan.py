@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from .codes import Channel
+from .edits.history import DurPolicy
 from .money import Cents
 
 
@@ -138,6 +139,7 @@ class Plan:
     annual_benefit_max: Cents | None = None  # plan-paid maximum per member per year (520-FK)
     specialty_channel_required: bool = True
     hdhp: bool = False
+    dur: DurPolicy = field(default_factory=DurPolicy)
     description: str = ""
 
     def year_of(self, day: dt.date) -> dt.date:

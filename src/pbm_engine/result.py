@@ -8,7 +8,7 @@ from typing import Any
 
 from .accumulators import ZERO, Totals
 from .codes import Status, Transaction, reject_description
-from .money import Cents, fmt
+from .money import QTY_SCALE, Cents, fmt, fmt_scaled
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +40,7 @@ class DurResponse:
     previous_fill_date: dt.date | None = None
     previous_quantity: int | None = None
     message: str = ""
+    clinical_significance: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,6 +168,9 @@ class ClaimResult:
                                    for a in self.alternatives]
         if self.dur:
             out["dur"] = [{"reason": d.reason, "previous_fill_date": _iso(d.previous_fill_date),
+                           "previous_quantity": None if d.previous_quantity is None
+                           else fmt_scaled(d.previous_quantity, QTY_SCALE),
+                           "clinical_significance": d.clinical_significance,
                            "message": d.message} for d in self.dur]
         if self.part_d is not None:
             out["part_d"] = self.part_d.to_dict()

@@ -1,0 +1,1 @@
+"""Edits that read the member's claim history (quantity across fills, DUR)."""
