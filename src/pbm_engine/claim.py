@@ -80,7 +80,7 @@ class ClaimKey:
     date_of_service: dt.date
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Claim:
     """A validated claim.  Money is integer cents, quantity thousandths of a unit.
 
@@ -94,6 +94,10 @@ class Claim:
     ``pa_number`` [462-EV]; ``other_payer_amount`` [431-DV, the coupon]; ``other_coverage_code``
     [308-C8]; ``clarification_codes`` [420-DK]; ``dur_overrides`` [439-E4/440-E5/441-E6];
     ``group_id`` [301-C1].
+
+    Treat a claim as immutable (``dataclasses.replace`` for changed copies); like
+    :class:`~pbm_engine.result.ClaimResult` it is not declared ``frozen`` because frozen
+    initialisation costs microseconds per claim on the hot path.
     """
 
     transaction: Transaction
@@ -287,6 +291,7 @@ class _Reader:
             return None
 
 
+_TRANSACTIONS = {t.value: t for t in Transaction}
 _GENDERS = {"0": 0, "1": 1, "2": 2, "U": 0, "M": 1, "F": 2}
 _CHANNELS = {c.value: c for c in Channel} | {"01": Channel.RETAIL, "05": Channel.MAIL,
                                              "06": Channel.SPECIALTY}
@@ -310,9 +315,8 @@ def parse_claim(
     r = _Reader(data)
 
     tx_text = r.text("transaction_code") or "B1"
-    try:
-        transaction = Transaction(tx_text.upper())
-    except ValueError:
+    transaction = _TRANSACTIONS.get(tx_text.upper())
+    if transaction is None:
         r.fail("transaction_code", f"{tx_text!r} is not B1, B2 or B3")
         transaction = Transaction.BILLING
 

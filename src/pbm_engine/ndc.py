@@ -49,6 +49,8 @@ def candidates(text: str) -> tuple[str, ...]:
 
 def normalize(text: str, known: Container[str] | None = None) -> str:
     """Return the 11-digit NDC for ``text``, resolving bare 10-digit forms against ``known``."""
+    if len(text) == 11 and text.isascii() and text.isdigit():
+        return text  # the billing form already
     options = candidates(text)
     if len(options) == 1:
         return options[0]

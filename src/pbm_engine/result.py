@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from .accumulators import ZERO, Totals
@@ -43,7 +43,7 @@ class DurResponse:
     clinical_significance: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, eq=True)
 class ClaimResult:
     """The answer to one transaction.  Money is integer cents; ``to_dict`` gives strings.
 
@@ -59,6 +59,11 @@ class ClaimResult:
     Balance, for every paid claim: ``member_paid + other_payer_paid + plan_pay == total_price``
     and ``patient_pay == deductible_applied + copay_amount + coinsurance_amount +
     product_selection_amount + exceeding_benefit_max``.
+
+    Treat a result as immutable (derive changed copies with ``dataclasses.replace``).  It is the
+    one value object not declared ``frozen``: a frozen dataclass sets each of its ~50 fields
+    through ``object.__setattr__``, which cost 4 microseconds per claim, an eighth of the whole
+    adjudication (measured in ``docs/performance.md``).
     """
 
     status: Status
@@ -101,7 +106,7 @@ class ClaimResult:
     delta: Totals = ZERO
     trace: tuple[str, ...] = ()
     part_d: Any = None  # the PDE record for Medicare Part D claims
-    extra: dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] | None = None
 
     @property
     def paid(self) -> bool:
@@ -176,7 +181,8 @@ class ClaimResult:
             out["part_d"] = self.part_d.to_dict()
         if self.trace:
             out["trace"] = list(self.trace)
-        out.update(self.extra)
+        if self.extra:
+            out.update(self.extra)
         return out
 
 
