@@ -2,7 +2,8 @@
 
     python benchmarks/bench_throughput.py [N]
 
-Every edit on, trace off, one core; the bundled sample book plus 5,000 synthetic families.  Prints claims/s for the pure engine (dict in, result out,
+Every edit on, trace off, one core; the bundled sample book plus 5,000 synthetic families.
+Prints claims/s for the pure engine (dict in, result out,
 accumulators and history read through empty views) and through the processor with the
 in-memory store (history edits read real fills, accumulators posted), and the p50/p99 latency of
 single claims through the engine.
@@ -18,12 +19,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from workload import add_members, claim_mix  # noqa: E402
+from workload import add_members, claim_mix
 
-from pbm_engine.engine import Engine  # noqa: E402
-from pbm_engine.loader import load_sample_book  # noqa: E402
-from pbm_engine.processor import Processor  # noqa: E402
-from pbm_engine.store.memory import MemoryStore  # noqa: E402
+from pbm_engine.engine import Engine
+from pbm_engine.loader import load_sample_book
+from pbm_engine.processor import Processor
+from pbm_engine.store.memory import MemoryStore
 
 
 def main() -> None:

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from typing import Any
-
-import datetime as dt
 
 from pbm_engine.book import Book
 from pbm_engine.eligibility import CoveragePeriod, Member

@@ -14,7 +14,7 @@ PHARMACY = "1234567893"
 DRUGS = (
     ("00378410591", "30", 30, "200.00"),   # abacavir, generic
     ("61269060510", "60", 30, "400.00"),   # Klonopin, brand: into the deductible
-    ("16571080316", "9", 30, "60.00"),     # zolmitriptan, generic
+    ("00245531801", "30", 30, None),       # Klor-Con, tier 2 (no quantity limit)
     ("00088222033", "10", 30, None),       # Lantus, insulin
 )
 PPO_FAMILY = ("001", "002", "003", "004")

@@ -4,6 +4,7 @@ half-applied claim and loses no acknowledged one."""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import os
 import signal
 import subprocess
@@ -50,7 +51,7 @@ def test_two_processes_on_one_family_lose_no_update(tmp_path: Path) -> None:
         assert len(entries) == len(paid)
         # the processes really interleaved on the file
         owners = [e.key.rx_number[0] for e in entries]
-        assert sum(a != b for a, b in zip(owners, owners[1:], strict=False)) > 2
+        assert sum(a != b for a, b in itertools.pairwise(owners)) > 2
     # the caps held under contention: the family never passes its deductible
     assert family.deductible <= 50_000
     assert all(t.deductible <= 25_000 for k, t in held.items() if k[2] == "M")

@@ -4,7 +4,8 @@ The stored form is :meth:`ClaimResult.to_dict` (money as strings) completed with
 response view leaves out: the member and family ids, the pricing block for statuses other than
 P/D, and the previous quantity of DUR entries.  ``result_from_dict(result_to_dict(r)) == r`` for
 every result whose ``part_d`` is None; a ``part_d`` record comes back as its opaque dict.  Keys
-that are not part of the response are returned in ``extra`` (they must not collide with it).
+that are not part of the response are returned in ``extra`` (None when there are none; they
+must not collide with response keys).
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ def result_to_dict(result: ClaimResult) -> dict[str, Any]:
         out["dur"] = [{"reason": d.reason, "previous_fill_date": _iso(d.previous_fill_date),
                        "previous_quantity": None if d.previous_quantity is None
                        else fmt_scaled(d.previous_quantity, QTY_SCALE),
+                       "clinical_significance": d.clinical_significance,
                        "message": d.message} for d in result.dur]
     return out
 
@@ -84,12 +86,13 @@ def result_from_dict(data: Mapping[str, Any]) -> ClaimResult:
         dur=tuple(DurResponse(
             d["reason"], _date(d.get("previous_fill_date")),
             None if d.get("previous_quantity") is None else to_qty(d["previous_quantity"]),
-            d.get("message") or "") for d in get("dur") or ()),
+            d.get("message") or "", d.get("clinical_significance") or "")
+            for d in get("dur") or ()),
         plan_year=_date(get("plan_year")),
         delta=totals_from_dict(delta) if delta else Totals(),
         trace=tuple(get("trace") or ()),
         part_d=get("part_d"),
-        extra={k: v for k, v in data.items() if k not in _KNOWN},
+        extra={k: v for k, v in data.items() if k not in _KNOWN} or None,
     )
 
 
