@@ -7,6 +7,7 @@ then shared read-only by any number of engines and threads.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from .eligibility import Registry
 from .errors import ConfigError
@@ -14,6 +15,9 @@ from .formulary.model import Formulary
 from .plan import Plan
 from .pricing.contract import Network
 from .pricing.prices import PriceIndex
+
+if TYPE_CHECKING:
+    from .medicare.plans import PartDPlan
 
 
 @dataclass(slots=True)
@@ -25,7 +29,7 @@ class Book:
     networks: dict[str, Network] = field(default_factory=dict)
     prices: PriceIndex = field(default_factory=PriceIndex)
     registry: Registry = field(default_factory=Registry)
-    part_d_plans: dict[str, object] = field(default_factory=dict)
+    part_d_plans: dict[str, PartDPlan] = field(default_factory=dict)
     known_ndcs: frozenset[str] = frozenset()
 
     def check(self) -> Book:

@@ -276,6 +276,9 @@ def build_parser() -> argparse.ArgumentParser:
     val = sub.add_parser("validate", help="load and check a book and every file it lists")
     val.add_argument("book", nargs="?", default=str(sample_book_path()))
     val.set_defaults(func=cmd_validate)
+    from .medicare.cli import add_commands
+
+    add_commands(sub)
     return parser
 
 

@@ -108,9 +108,10 @@ class Engine:
     def drug_for(self, plan_id: str, ndc: str) -> Drug | None:
         """The formulary entry a plan uses for an NDC."""
         plan = self.book.plans.get(plan_id)
-        if plan is None:
-            return None
-        return self.book.formularies[plan.formulary_id].get(ndc)
+        if plan is not None:
+            return self.book.formularies[plan.formulary_id].get(ndc)
+        part_d = self.book.part_d_plans.get(plan_id)
+        return part_d.formulary.get(ndc) if part_d is not None else None
 
     def fill_for(self, claim: Claim, result: ClaimResult) -> Fill:
         """The history record a paid claim leaves for later edits."""

@@ -1,5 +1,7 @@
-"""Medicare Part D: dated parameters, benefit designs, the phase engine, PDE records, M3P."""
+"""Medicare Part D: dated parameters, benefit designs, the phase engine, PDE records, M3P,
+Part D plans of a book and claim adjudication."""
 
+from pbm_engine.medicare.adjudicate import LIS_ALIASES, adjudicate_part_d, lis_level_of
 from pbm_engine.medicare.design import (
     BenefitDesign,
     CellKey,
@@ -40,8 +42,11 @@ from pbm_engine.medicare.phases import (
     phase_of,
     split_claim,
 )
+from pbm_engine.medicare.plans import INSULIN_TIER_BASE, PartDPlan, load_part_d_plans
 
 __all__ = [
+    "INSULIN_TIER_BASE",
+    "LIS_ALIASES",
     "BeneficiaryState",
     "BenefitDesign",
     "BenefitPhase",
@@ -65,15 +70,19 @@ __all__ = [
     "M3PMonth",
     "M3PSchedule",
     "PartDParameters",
+    "PartDPlan",
     "PartDPolicy",
     "PdeRecord",
     "PhasePortion",
     "PhaseResult",
     "PlanYearError",
     "Provenance",
+    "adjudicate_part_d",
     "build_pde",
     "days_supply_band",
     "lis_for",
+    "lis_level_of",
+    "load_part_d_plans",
     "m3p_schedule",
     "parameters_for",
     "phase_of",

@@ -102,7 +102,7 @@ class PartDPlan:
     formulary: Formulary
     network_id: str
     edits: Plan
-    policy: PartDPolicy = PartDPolicy()
+    policy: PartDPolicy = field(default_factory=PartDPolicy)
     spuf_key: PlanKey | None = None
     channels: Mapping[tuple[ClaimChannel, int], Channel] = field(
         default_factory=lambda: MappingProxyType({}))
@@ -143,7 +143,7 @@ def part_d_edit_plan(plan_id: str, name: str, formulary_id: str, network_id: str
             raise ValueError(f"edits.max_days_supply.{key}: {value!r} is not a positive int")
         max_days[channel] = value
     threshold = edits.get("refill_threshold_percent", "80")
-    if isinstance(threshold, float) or isinstance(threshold, bool):
+    if isinstance(threshold, float | bool):
         raise ValueError("edits.refill_threshold_percent: write it as a string, e.g. \"80\"")
     timely = edits.get("timely_filing_days")
     if timely is not None and (not isinstance(timely, int) or isinstance(timely, bool)

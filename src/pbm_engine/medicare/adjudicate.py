@@ -1,0 +1,308 @@
+"""Adjudicate a Medicare Part D claim: edits, pricing, the phase split and the PDE record.
+
+:func:`adjudicate_part_d` is called by ``Engine.adjudicate`` for a member whose plan is a
+:class:`~pbm_engine.medicare.plans.PartDPlan` (the member and plan lookups are done).  Steps:
+plan year -> post-dated / timely filing -> date of birth and gender -> coverage dates ->
+formulary (not listed MR, plan exclusion 70, Part D exclusion A5) -> PA, step therapy, quantity,
+age, gender, days supply, refill too soon (the commercial edits, with the plan's edit policies)
+-> pricing (negotiated price = ingredient + dispensing fee, lesser of contract, submitted, U&C)
+-> :func:`~pbm_engine.medicare.phases.split_claim` against the member's TrOOP and gross
+accumulators -> a paid :class:`ClaimResult` carrying the PDE record.
+
+How the PDE amounts map onto the result (integer cents):
+
+* ``total_price`` = gross drug cost; ``patient_pay`` (505-F5) = PPA + OTA, the enrollee's cost
+  sharing; ``member_paid`` = PPA; ``other_payer_paid`` = OTA (431-DV on the claim is taken as a
+  qualified, TrOOP-eligible other payer such as an SPAP or ADAP);
+* ``plan_pay`` = covered plan paid + non-covered plan paid + PLRO (the plan's own money);
+* the low-income cost-sharing subsidy and the manufacturer discount are in ``extra``
+  (``lics``, ``manufacturer_discount``), so for every paid Part D claim::
+
+      member_paid + other_payer_paid + plan_pay + lics + manufacturer_discount == total_price
+
+  (the commercial identity ``member_paid + other_payer_paid + plan_pay == total_price`` holds
+  when LICS and the discount are 0).  ``extra["amount_paid_to_pharmacy"]`` is
+  ``total_price - patient_pay`` (the plan fronts LICS and the discount at the counter);
+* ``deductible_applied`` = the enrollee's share of the deductible-phase portion (0 for drugs
+  that skip the deductible and for full-subsidy LIS enrollees, who pay a copay); the rest of
+  ``patient_pay`` is ``copay_amount`` when the cost sharing is a copay (an LIS copay, or a
+  copay cell of the plan's design), else ``coinsurance_amount``;
+* ``delta`` = ``Totals(troop=TrOOP delta, gross_drug_cost=gross, plan_paid=plan_pay)``.
+
+LIS levels (``Member.lis_level``, case-insensitive; ``-`` and spaces read as ``_``): empty,
+``none``, ``no``, ``0`` -> no subsidy; ``institutional``, ``hcbs`` or CMS copay level ``3``;
+``fbde``, ``dual`` or ``2`` (full-benefit dual eligible at or below 100% FPL); ``full``,
+``full_subsidy`` or ``1``; ``partial`` or ``4`` (before 2024; from 2024 the partial group
+receives the full subsidy, so it is read as ``full``).  Anything else rejects 85.
+
+Never raises for bad input: a data problem found while pricing (a design without a cell for
+the drug's tier, an LIS level absent in the year) rejects the claim 85 with the reason.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import TYPE_CHECKING
+
+from pbm_engine.accumulators import AccumulatorView, HistoryView, Totals
+from pbm_engine.claim import Claim
+from pbm_engine.codes import Reject, Status
+from pbm_engine.eligibility import Member, coverage_reject
+from pbm_engine.formulary.model import Coverage, Drug, Formulary
+from pbm_engine.medicare.design import CoverageLevel, DesignLookupError
+from pbm_engine.medicare.parameters import LisLevel
+from pbm_engine.medicare.pde import build_pde
+from pbm_engine.medicare.phases import (
+    BeneficiaryState,
+    BenefitPhase,
+    ClaimFacts,
+    PhaseResult,
+    split_claim,
+)
+from pbm_engine.medicare.plans import PartDPlan
+from pbm_engine.money import fmt
+from pbm_engine.result import Alternative, ClaimResult
+
+if TYPE_CHECKING:
+    from pbm_engine.engine import Engine, Trace
+
+__all__ = ["LIS_ALIASES", "adjudicate_part_d", "lis_level_of"]
+
+LIS_ALIASES: dict[str, LisLevel | None] = {
+    "": None, "none": None, "no": None, "0": None,
+    "institutional": LisLevel.INSTITUTIONAL, "hcbs": LisLevel.INSTITUTIONAL,
+    "3": LisLevel.INSTITUTIONAL,
+    "fbde": LisLevel.FBDE, "dual": LisLevel.FBDE, "2": LisLevel.FBDE,
+    "full": LisLevel.FULL, "full_subsidy": LisLevel.FULL, "1": LisLevel.FULL,
+    "partial": LisLevel.PARTIAL, "4": LisLevel.PARTIAL,
+}
+"""Accepted ``Member.lis_level`` strings (normalized) and the level each means."""
+
+
+def lis_level_of(text: str | None, year: int) -> LisLevel | None:
+    """The LIS level of a member's ``lis_level`` string in a plan year; ValueError if unknown."""
+    if text is None:
+        return None
+    key = str(text).strip().lower().replace("-", "_").replace(" ", "_")
+    if key not in LIS_ALIASES:
+        raise ValueError(f"LIS level {text!r} is not recognised (use institutional, fbde, full, "
+                         "partial or none)")
+    level = LIS_ALIASES[key]
+    if level is LisLevel.PARTIAL and year >= 2024:
+        return LisLevel.FULL
+    return level
+
+
+def adjudicate_part_d(engine: Engine, plan: PartDPlan, claim: Claim, member: Member,
+                      accumulators: AccumulatorView, history: HistoryView,
+                      as_of: dt.date | None, t: Trace) -> ClaimResult:
+    """Adjudicate one Part D billing claim for ``member`` on ``plan``; never raises."""
+    try:
+        return _adjudicate(engine, plan, claim, member, accumulators, history, as_of, t)
+    except (ValueError, LookupError) as exc:
+        return engine._reject_claim(claim, [(Reject.CLAIM_NOT_PROCESSED, f"Part D: {exc}")],
+                                    member=member, plan=plan.edits)
+
+
+def _adjudicate(engine: Engine, plan: PartDPlan, claim: Claim, member: Member,
+                accumulators: AccumulatorView, history: HistoryView, as_of: dt.date | None,
+                t: Trace) -> ClaimResult:
+    book = engine.book
+    edits = plan.edits
+    dos = claim.date_of_service
+    rejects: list[tuple[str, str]] = []
+    t(f"member {member.member_id} Part D plan {plan.plan_id} ({plan.name}, {plan.year})")
+
+    def reject(drug: Drug | None = None, **kw: object) -> ClaimResult:
+        return engine._reject_claim(claim, rejects, member=member, plan=edits, drug=drug,
+                                    **kw)  # type: ignore[arg-type]
+
+    if dos.year != plan.year:
+        rejects.append((Reject.PATIENT_NOT_COVERED,
+                        f"date of service {dos} is outside plan {plan.plan_id}'s plan year "
+                        f"{plan.year}"))
+        return reject()
+    if as_of is not None:
+        if dos > as_of:
+            rejects.append((Reject.CLAIM_POST_DATED, f"date of service {dos} is after {as_of}"))
+        elif edits.timely_filing_days is not None and \
+                (as_of - dos).days > edits.timely_filing_days:
+            rejects.append((Reject.CLAIM_TOO_OLD,
+                            f"older than the {edits.timely_filing_days}-day filing limit"))
+    if claim.date_of_birth and member.date_of_birth and \
+            claim.date_of_birth != member.date_of_birth:
+        rejects.append((Reject.MI_DATE_OF_BIRTH, "date of birth does not match the member"))
+    if claim.gender and member.gender and claim.gender != member.gender:
+        rejects.append((Reject.MI_GENDER, "gender does not match the member"))
+    problem = coverage_reject(member, dos)
+    if problem:
+        rejects.append(problem)
+    try:
+        lis = lis_level_of(member.lis_level, plan.year)
+    except ValueError as exc:
+        rejects.append((Reject.CLAIM_NOT_PROCESSED, str(exc)))
+        lis = None
+
+    formulary = plan.formulary
+    drug = formulary.get(claim.ndc)
+    if drug is None:
+        if book.prices.known(claim.ndc) or claim.ndc in book.known_ndcs:
+            rejects.append((Reject.NOT_ON_FORMULARY, f"NDC {claim.ndc} is not on the Part D "
+                            f"formulary of {plan.plan_id}"))
+        else:
+            rejects.append((Reject.NON_MATCHED_PRODUCT, f"NDC {claim.ndc} is not known"))
+        return reject()
+    t(f"drug {drug.ndc} {drug.name}: tier {drug.tier}, {'brand' if drug.brand else 'generic'}"
+      f"{', insulin' if drug.insulin else ''}{', vaccine' if drug.vaccine else ''}")
+
+    pa = engine.prior_auth(claim, member, drug, rejects, t)
+    next_fill, dur = engine.um_edits(claim, member, edits, formulary, drug, pa, history,
+                                     rejects, t)
+    rejects[:] = [_part_d_reject(code, message, drug) for code, message in rejects]
+    if rejects:
+        alternatives: tuple[Alternative, ...] = ()
+        if any(code in (Reject.STEP_THERAPY, Reject.NOT_ON_FORMULARY) for code, _ in rejects):
+            alternatives = _alternatives(formulary, drug)
+        return reject(drug, alternatives=alternatives, next_fill=next_fill, dur=dur)
+
+    network = book.networks[plan.network_id]
+    paid, _generic, price_rejects = engine.price_claim(claim, network, formulary, drug,
+                                                       edits.daw, edits.max_claim_cost, t)
+    if price_rejects or paid is None:
+        rejects.extend(price_rejects)
+        return reject(drug)
+
+    year_start = dt.date(plan.year, 1, 1)
+    before = accumulators.state(plan.plan_id, year_start, member.member_id,
+                                member.family_id).member
+    state = BeneficiaryState(troop=before.troop, gross=before.gross_drug_cost, lis=lis)
+    tier = plan.design_tier(drug)
+    channel = plan.design_channel(claim.channel, tier)
+    facts = ClaimFacts(
+        ingredient_cost=paid.ingredient, dispensing_fee=paid.fee, tier=tier, channel=channel,
+        days_supply=claim.days_supply, applicable_drug=drug.brand,
+        generic_or_preferred_multisource=not drug.brand, insulin=drug.insulin,
+        vaccine=drug.vaccine, selected_drug=drug.ndc in plan.selected_ndcs,
+        other_troop_amount=claim.other_payer_amount,
+    )
+    split = split_claim(plan.parameters, plan.design, state, facts, plan.policy)
+    if t.lines is not None:
+        t(f"TrOOP {fmt(state.troop)}, gross {fmt(state.gross)} before; LIS "
+          f"{lis.value if lis else 'none'}; tier {tier} at {channel.value}")
+        for portion in split.portions:
+            t(f"phase {portion.phase.value}: gross {fmt(portion.gross)}, cost share "
+              f"{fmt(portion.cost_share)}, discount {fmt(portion.discount)}")
+    return _paid(plan, claim, member, drug, paid.ingredient, paid.fee, paid.basis.value,
+                 split, lis, t)
+
+
+def _part_d_reject(code: str, message: str, drug: Drug) -> tuple[str, str]:
+    """Part D wording of the commercial edits: statutory exclusions reject A5."""
+    if code == Reject.NOT_COVERED and drug.coverage is Coverage.EXCLUDED and drug.otc:
+        return Reject.NOT_COVERED_PART_D, f"{drug.name} is excluded from Part D (OTC drug)"
+    if code == Reject.STEP_THERAPY and drug.step_therapy and \
+            not drug.step_therapy.prerequisites:
+        return code, "step therapy: a prior fill of this therapy or an exception is required"
+    return code, message
+
+
+def _alternatives(formulary: Formulary, drug: Drug) -> tuple[Alternative, ...]:
+    groups = set(drug.groups)
+    if drug.step_therapy:
+        groups |= drug.step_therapy.prerequisites
+    found = formulary.alternatives(frozenset(groups))
+    return tuple(Alternative(d.ndc, d.name, d.tier) for d in found if d.ndc != drug.ndc)
+
+
+def _is_copay(plan: PartDPlan, drug: Drug, tier: int, claim: Claim,
+              lis: LisLevel | None) -> bool:
+    if lis is not None and lis is not LisLevel.PARTIAL:
+        return True
+    if plan.design.standard:
+        return False
+    try:
+        cell = plan.design.lookup(tier, CoverageLevel.INITIAL,
+                                  plan.design_channel(claim.channel, tier), claim.days_supply)
+    except DesignLookupError:
+        return False
+    return cell is not None and cell.copay is not None
+
+
+def _paid(plan: PartDPlan, claim: Claim, member: Member, drug: Drug, ingredient: int,
+          fee: int, basis: str, split: PhaseResult, lis: LisLevel | None, t: Trace
+          ) -> ClaimResult:
+    params, design = plan.parameters, plan.design
+    pde = build_pde(split)
+    tier = plan.design_tier(drug)
+    exempt = ((drug.insulin and params.insulin_cap is not None)
+              or (drug.vaccine and params.vaccine_zero_cost_sharing)
+              or tier in design.deductible_exempt_tiers)
+    enrollee = split.patient_pay + split.other_troop_amount
+    full_lis = lis is not None and lis is not LisLevel.PARTIAL  # an LIS copay, no deductible
+    in_deductible = 0 if exempt or full_lis else sum(p.cost_share for p in split.portions
+                                         if p.phase is BenefitPhase.DEDUCTIBLE)
+    deductible = min(in_deductible, enrollee)
+    rest = enrollee - deductible
+    copay, coins = (rest, 0) if _is_copay(plan, drug, tier, claim, lis) else (0, rest)
+    plan_pay = split.covered_plan_paid + split.non_covered_plan_paid + split.plro
+
+    plan_deductible = params.deductible if design.deductible is None else design.deductible
+    met = split.gross_after if params.has_gap else split.troop_after
+    remaining_deductible = max(0, plan_deductible - met)
+    t(f"enrollee pays {fmt(enrollee)} (OTA {fmt(split.other_troop_amount)}), LICS "
+      f"{fmt(split.lics)}, discount {fmt(split.manufacturer_discount)}, plan pays "
+      f"{fmt(plan_pay)}; TrOOP {fmt(split.troop_before)} -> {fmt(split.troop_after)}")
+    extra = {
+        "part_d_plan_year": plan.year,
+        "benefit_phase_before": split.beginning_phase.value,
+        "benefit_phase_after": split.ending_phase.value,
+        "phase_portions": [{"phase": p.phase.value, "gross": fmt(p.gross),
+                            "cost_share": fmt(p.cost_share), "discount": fmt(p.discount)}
+                           for p in split.portions],
+        "troop_before": fmt(split.troop_before),
+        "troop_after": fmt(split.troop_after),
+        "gross_drug_cost_before": fmt(split.gross_before),
+        "gross_drug_cost_after": fmt(split.gross_after),
+        "lis_level": lis.value if lis else None,
+        "lics": fmt(split.lics),
+        "manufacturer_discount": fmt(split.manufacturer_discount),
+        "covered_plan_paid": fmt(split.covered_plan_paid),
+        "amount_paid_to_pharmacy": fmt(split.gross_drug_cost - enrollee),
+        "catastrophic_coverage_code": split.catastrophic_code.value,
+    }
+    return ClaimResult(
+        status=Status.PAID,
+        transaction=claim.transaction,
+        pharmacy_id=claim.pharmacy_id,
+        rx_number=claim.rx_number,
+        fill_number=claim.fill_number,
+        date_of_service=claim.date_of_service,
+        cardholder_id=claim.cardholder_id,
+        person_code=claim.person_code,
+        member_id=member.member_id,
+        family_id=member.family_id,
+        plan_id=plan.plan_id,
+        ndc=drug.ndc,
+        drug_name=drug.name,
+        tier=drug.tier,
+        ingredient_cost_paid=ingredient,
+        dispensing_fee_paid=fee,
+        total_price=split.gross_drug_cost,
+        patient_pay=enrollee,
+        plan_pay=plan_pay,
+        other_payer_paid=split.other_troop_amount,
+        member_paid=split.patient_pay,
+        deductible_applied=deductible,
+        copay_amount=copay,
+        coinsurance_amount=coins,
+        accumulated_deductible=min(met, plan_deductible) if plan_deductible else None,
+        remaining_deductible=remaining_deductible,
+        remaining_oop=max(0, params.oop_threshold - split.troop_after),
+        basis=basis,
+        plan_year=dt.date(plan.year, 1, 1),
+        delta=Totals(plan_paid=plan_pay, troop=split.troop_delta,
+                     gross_drug_cost=split.gross_drug_cost),
+        trace=t.done(),
+        part_d=pde,
+        extra=extra,
+    )
