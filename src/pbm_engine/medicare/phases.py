@@ -345,7 +345,23 @@ def _cumulative(values: list[Fraction]) -> list[int]:
     return out
 
 
+_STEPS: dict[tuple[int, int], tuple[PartDParameters, BenefitDesign, list[_Step]]] = {}
+
+
 def _steps(params: PartDParameters, design: BenefitDesign) -> list[_Step]:
+    """The year's phase steps for a design (cached per parameter set and design object)."""
+    key = (id(params), id(design))
+    hit = _STEPS.get(key)
+    if hit is not None and hit[0] is params and hit[1] is design:
+        return hit[2]
+    steps = _build_steps(params, design)
+    if len(_STEPS) > 4096:
+        _STEPS.clear()
+    _STEPS[key] = (params, design, steps)
+    return steps
+
+
+def _build_steps(params: PartDParameters, design: BenefitDesign) -> list[_Step]:
     plan_deductible = Fraction(
         params.deductible if design.deductible is None else design.deductible
     )
@@ -416,7 +432,19 @@ def split_claim(
     and :class:`~pbm_engine.medicare.parameters.PlanYearError` for an LIS level that does not
     exist in the year.
     """
-    policy = policy or PartDPolicy()
+    return _split(params, design, state, claim, policy or PartDPolicy(), fast=True)
+
+
+def _split(
+    params: PartDParameters,
+    design: BenefitDesign,
+    state: BeneficiaryState,
+    claim: ClaimFacts,
+    policy: PartDPolicy,
+    *,
+    fast: bool,
+) -> PhaseResult:
+    """``split_claim``; ``fast=False`` forces the general walk (tests compare the two)."""
     lis = lis_for(params.year, state.lis) if state.lis is not None else None
     gross = claim.gross
     vaccine_zero = claim.vaccine and params.vaccine_zero_cost_sharing
@@ -432,6 +460,12 @@ def split_claim(
     if policy.prorate_short_fill_copays and claim.days_supply < design.month_days:
         copay_factor = Fraction(claim.days_supply, design.month_days)
     mdp_rates = _mdp_rates(params, claim, lis is not None)
+    steps = _steps(params, design)
+    if fast and cap_left is None and gross > 0:
+        piece = _single_phase(params, design, state, claim, steps, exempt, copay_factor,
+                              mdp_rates)
+        if piece is not None:
+            return _result(params, design, state, claim, policy, lis, [piece])
 
     gdc, troop = Fraction(state.gross), Fraction(state.troop)
     pieces: list[_Piece] = []
@@ -440,7 +474,7 @@ def split_claim(
     seg_left = segments[0].amount if segments else _ZERO
     remaining = Fraction(gross)
     previous: tuple[str, _Rates] | None = None
-    for step in _steps(params, design):
+    for step in steps:
         if remaining == 0:
             break
         if step.phase is not BenefitPhase.CATASTROPHIC and (
@@ -488,6 +522,48 @@ def split_claim(
         if cap_left is not None:
             cap_left = max(_ZERO, cap_left - step_bene)
     return _result(params, design, state, claim, policy, lis, pieces)
+
+
+def _single_phase(
+    params: PartDParameters,
+    design: BenefitDesign,
+    state: BeneficiaryState,
+    claim: ClaimFacts,
+    steps: list[_Step],
+    exempt: bool,
+    copay_factor: Fraction,
+    mdp_rates: tuple[Fraction, Fraction],
+) -> _Piece | None:
+    """The whole claim as one piece when it stays inside one deductible, initial-coverage or
+    catastrophic step with uniform rates (most claims); None sends it to the general walk.
+
+    Gives exactly what the walk gives for such a claim: the walk's pieces would all carry the
+    same phase and rates, and ``_result`` merges them into this one piece.
+    """
+    gdc, troop = state.gross, state.troop
+    step = steps[-1]
+    for candidate in steps:
+        if candidate.phase is BenefitPhase.CATASTROPHIC or not (
+            (candidate.gross_limit is not None and gdc >= candidate.gross_limit)
+            or (candidate.troop_limit is not None and troop >= candidate.troop_limit)
+        ):
+            step = candidate
+            break
+    if step.phase is BenefitPhase.GAP:
+        return None
+    gross = Fraction(claim.gross)
+    rates = _phase_rates(params, design, claim, step, state.lis is not None, exempt,
+                         copay_factor, mdp_rates, gross, None)
+    if rates.bene[0] != rates.bene[1] or rates.disc[0] != rates.disc[1]:
+        return None
+    bene = rates.bene[0] * gross
+    disc = rates.disc[0] * gross
+    if step.gross_limit is not None and gdc + gross > step.gross_limit:
+        return None
+    if step.troop_limit is not None and troop + bene + (
+            _ZERO if params.has_mdp else disc) > step.troop_limit:
+        return None
+    return _Piece(step.phase, gross, bene, disc)
 
 
 def _mdp_rates(
