@@ -19,10 +19,9 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import sys
-from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import TYPE_CHECKING
 
 import orjson
 
@@ -30,6 +29,7 @@ from .errors import PbmError
 from .loader import load_book, sample_book_path
 from .money import fmt
 from .result import ClaimResult
+from .textio import print_table, read_requests
 
 if TYPE_CHECKING:
     from .eligibility import Member
@@ -42,18 +42,6 @@ DEMO_DB = "pbm-demo.db"
 
 def sample_claims_path() -> Path:
     return Path(str(resources.files("pbm_engine") / "data" / "sample" / "claims.jsonl"))
-
-
-def read_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
-    """Yield (line number, parsed object or raw bytes when malformed) for each non-blank line."""
-    with path.open("rb") as handle:
-        for number, line in enumerate(handle, start=1):
-            if not line.strip():
-                continue
-            try:
-                yield number, orjson.loads(line)
-            except orjson.JSONDecodeError:
-                yield number, line  # the engine turns it into an R8 reject
 
 
 _COLUMNS = ("#", "tx", "member", "rx/fill", "date", "drug", "st", "rejects", "price", "patient",
@@ -104,7 +92,7 @@ def _adjudicate(args: argparse.Namespace, processor: Processor, db: str | None) 
     as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None
     rows = []
     counts: dict[str, int] = {}
-    requests = (request for path in files for _, request in read_jsonl(path))
+    requests = read_requests(files)
     with out_path.open("wb") as out:
         for n, result in enumerate(processor.submit_many(requests, as_of=as_of,
                                                          commit_every=args.commit_every), 1):
@@ -113,7 +101,7 @@ def _adjudicate(args: argparse.Namespace, processor: Processor, db: str | None) 
                 rows.append(format_row(n, result))
             out.write(orjson.dumps(result.to_dict()) + b"\n")
     if not args.quiet:
-        _table(_COLUMNS, rows, sys.stdout)
+        print_table(_COLUMNS, rows, sys.stdout)
     summary = ", ".join(f"{k}={v}" for k, v in sorted(counts.items()))
     where = f"store {db}" if db else "in-memory store"
     total = sum(counts.values())
@@ -179,7 +167,7 @@ def cmd_accumulators(args: argparse.Namespace) -> int:
                          fmt(status.member_remaining), _opt(status.family_limit),
                          fmt(status.family_met), _opt(status.family_remaining),
                          "yes" if status.embedded else "no"))
-    _table(header, rows, sys.stdout)
+    print_table(header, rows, sys.stdout)
     return 0
 
 
@@ -203,21 +191,13 @@ def cmd_history(args: argparse.Namespace) -> int:
              f"reversed {i.reversed_on}" if i.reversed_on else i.status,
              fmt(i.patient_pay), fmt(i.plan_pay), fmt(i.delta.deductible), fmt(i.delta.oop))
             for i in items]
-    _table(header, rows, sys.stdout)
+    print_table(header, rows, sys.stdout)
     print(f"\n{len(rows)} ledger entries")
     return 0
 
 
 def _opt(cents: int | None) -> str:
     return "" if cents is None else fmt(cents)
-
-
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], out: TextIO) -> None:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    line = "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()
-    out.write(line + "\n" + "-" * len(line) + "\n")
-    for row in rows:
-        out.write("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n")
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

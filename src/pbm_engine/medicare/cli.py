@@ -16,16 +16,16 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Iterable, Iterator
 from importlib import resources
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any
 
 import orjson
 
 from pbm_engine.errors import PbmError
 from pbm_engine.money import fmt, to_cents
 from pbm_engine.result import ClaimResult
+from pbm_engine.textio import print_table, read_requests
 
 __all__ = ["add_commands", "main", "sample_partd_book_path", "sample_partd_claims_path"]
 
@@ -38,26 +38,6 @@ def sample_partd_book_path() -> Path:
 def sample_partd_claims_path() -> Path:
     """The bundled Part D sample claims (JSON lines)."""
     return Path(str(resources.files("pbm_engine") / "data" / "sample_partd" / "claims.jsonl"))
-
-
-def _read_claims(paths: Iterable[Path]) -> Iterator[dict[str, Any] | bytes]:
-    for path in paths:
-        with path.open("rb") as handle:
-            for line in handle:
-                if line.strip():
-                    try:
-                        yield orjson.loads(line)
-                    except orjson.JSONDecodeError:
-                        yield line  # the engine rejects it R8 with the reason
-    return
-
-
-def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], out: TextIO) -> None:
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
-    line = "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()
-    out.write(line + "\n" + "-" * len(line) + "\n")
-    for row in rows:
-        out.write("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() + "\n")
 
 
 _HEADER = ("#", "member", "plan", "date", "drug", "st", "rejects", "phase", "TrOOP before",
@@ -97,13 +77,13 @@ def cmd_adjudicate(args: argparse.Namespace) -> int:
     rows: list[tuple[str, ...]] = []
     counts: dict[str, int] = {}
     with out_path.open("wb") as out:
-        for n, request in enumerate(_read_claims(paths), start=1):
+        for n, request in enumerate(read_requests(paths), start=1):
             result = processor.submit(request, trace=args.trace)
             counts[result.status.value] = counts.get(result.status.value, 0) + 1
             rows.append(result_row(n, result))
             out.write(orjson.dumps(result.to_dict()) + b"\n")
     if not args.quiet:
-        _table(_HEADER, rows, sys.stdout)
+        print_table(_HEADER, rows, sys.stdout)
     summary = ", ".join(f"{k}={v}" for k, v in sorted(counts.items()))
     print(f"\n{len(rows)} transactions ({summary}); results written to {out_path}")
     return 0
@@ -112,7 +92,7 @@ def cmd_adjudicate(args: argparse.Namespace) -> int:
 def cmd_year(args: argparse.Namespace) -> int:
     processor = _processor(args.book)
     person = args.person.zfill(3)
-    mine = [c for c in _read_claims([Path(args.claims)]) if isinstance(c, dict)
+    mine = [c for c in read_requests([Path(args.claims)]) if isinstance(c, dict)
             and c.get("cardholder_id") == args.member
             and str(c.get("person_code") or "001").zfill(3) == person]
     member = processor.engine.book.registry.get(args.member, person)
@@ -129,7 +109,7 @@ def cmd_year(args: argparse.Namespace) -> int:
     print(f"{member.first_name} {member.last_name} ({member.member_id}), {title}; LIS "
           f"{member.lis_level or 'none'}; {len(mine)} claims")
     rows = [result_row(n, processor.submit(c)) for n, c in enumerate(mine, start=1)]
-    _table(_HEADER, rows, sys.stdout)
+    print_table(_HEADER, rows, sys.stdout)
     return 0
 
 
@@ -152,7 +132,7 @@ def cmd_m3p(args: argparse.Namespace) -> int:
     rows = [(str(m.month), fmt(m.oop_incurred), fmt(m.cap), fmt(m.bill), fmt(m.balance_after))
             for m in schedule.months]
     rows.append(("total", fmt(schedule.total_oop), "", fmt(schedule.total_billed), ""))
-    _table(("month", "OOP incurred", "cap", "bill", "balance"), rows, sys.stdout)
+    print_table(("month", "OOP incurred", "cap", "bill", "balance"), rows, sys.stdout)
     return 0
 
 
