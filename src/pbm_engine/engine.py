@@ -22,37 +22,21 @@ import orjson
 from .accumulators import EMPTY, AccumulatorView, Fill, HistoryView, MemberState, Totals
 from .book import Book
 from .claim import Claim, Issue, parse_claim
-from .codes import Basis, Reject, Status, Transaction
+from .codes import Reject, Status, Transaction
 from .costshare import CostShare, compute, remaining
-from .edits.history import dur_findings, quantity_in_window, quantity_window
-from .eligibility import Member, PriorAuth, age_on, coverage_reject
-from .formulary.model import Coverage, Drug, Formulary
-from .money import RATE_SCALE, Cents, fmt
-from .plan import AssistancePolicy, CostShareRule, Daw0Policy, DawPolicy, Plan
-from .pricing.contract import Arm, Network, cheapest, contract_arms, describe, lesser_of
+from .edits import utilization
+from .eligibility import Member, PriorAuth, coverage_reject
+from .formulary.model import Drug, Formulary
+from .money import Cents, fmt
+from .plan import AssistancePolicy, CostShareRule, DawPolicy, Plan
+from .pricing.claim_price import price_claim
+from .pricing.contract import Arm, Network
 from .result import Alternative, ClaimResult, DurResponse, RejectInfo
+from .substitution import cost_share_tier, generic_arm, penalty_applies
+from .trace import Trace
 
 _ZERO_RULE = CostShareRule(copay=0)
 _LOOKBACK_RTS = 400  # days of history read for refill-too-soon
-
-
-class Trace:
-    """Collects explanation lines when tracing is on; free when it is off."""
-
-    __slots__ = ("lines",)
-
-    def __init__(self, on: bool) -> None:
-        self.lines: list[str] | None = [] if on else None
-
-    def __bool__(self) -> bool:
-        return self.lines is not None
-
-    def __call__(self, text: str) -> None:
-        if self.lines is not None:
-            self.lines.append(text)
-
-    def done(self) -> tuple[str, ...]:
-        return tuple(self.lines) if self.lines else ()
 
 
 class Engine:
@@ -200,123 +184,22 @@ class Engine:
     # -- edits -------------------------------------------------------------------------------
 
     def prior_auth(self, claim: Claim, member: Member, drug: Drug,
-                    rejects: list[tuple[str, str]], t: Trace) -> PriorAuth | None:
-        registry = self.book.registry
-        if claim.pa_number:
-            pa = registry.find_prior_auth(member, drug, claim.date_of_service, claim.pa_number)
-            if pa is None and drug.pa_required:
-                rejects.append((Reject.PRIOR_AUTH_REQUIRED,
-                                f"PA number {claim.pa_number} is not on file for this drug"))
-                return None
-            if pa is not None:
-                if t:
-                    t(f"PA {pa.number} on file {pa.start}..{pa.end}")
-                return pa
-        pa = registry.find_prior_auth(member, drug, claim.date_of_service)
-        if pa is not None:
-            if t:
-                t(f"PA {pa.number} on file {pa.start}..{pa.end}")
-        elif drug.pa_required:
-            rejects.append((Reject.PRIOR_AUTH_REQUIRED, "prior authorization required"))
-        return pa
+                   rejects: list[tuple[str, str]], t: Trace) -> PriorAuth | None:
+        """The PA on file that covers the claim (see :func:`edits.utilization.prior_auth`)."""
+        return utilization.prior_auth(self.book.registry, claim, member, drug, rejects, t)
 
     def um_edits(self, claim: Claim, member: Member, plan: Plan, formulary: Formulary,
                  drug: Drug, pa: PriorAuth | None, history: HistoryView,
                  rejects: list[tuple[str, str]], t: Trace
                  ) -> tuple[dt.date | None, tuple[DurResponse, ...]]:
-        """Formulary status and utilization-management edits; rejects go into ``rejects``.
-
-        ``plan`` supplies the edit policies (days-supply limits, refill threshold and override
-        codes, specialty channel, DAW 0 policy).  Returns, for a refill too soon, the next fill
-        date and the DUR response.
-        """
-        bypass = pa.bypasses if pa else frozenset()
-        dos = claim.date_of_service
-        if drug.coverage is Coverage.EXCLUDED:
-            rejects.append((Reject.NOT_COVERED, f"{drug.name} is a plan exclusion"))
-        elif drug.coverage is Coverage.NON_FORMULARY and pa is None:
-            rejects.append((Reject.NOT_ON_FORMULARY, f"{drug.name} is non-formulary"))
-
-        if drug.step_therapy and "step_therapy" not in bypass:
-            self._step_therapy(member, drug, dos, history, rejects, t)
-        if drug.quantity_limit and "quantity_limit" not in bypass:
-            window, allowed = quantity_window(drug.quantity_limit, claim.days_supply)
-            earlier = [f for f in history.fills(member.member_id,
-                                                dos - dt.timedelta(days=window - 1), dos)
-                       if not _same_claim(f, claim)]
-            used = quantity_in_window(earlier, drug.therapy_key)
-            if used + claim.quantity > allowed:
-                before = f" (with {used / 1000:g} already filled)" if used else ""
-                rejects.append((Reject.PLAN_LIMITATIONS_EXCEEDED,
-                                f"quantity {claim.quantity / 1000:g}{before} exceeds the limit "
-                                f"of {allowed / 1000:g} per {window} days"))
-        max_days = plan.max_days_supply.get(claim.channel)
-        if drug.max_days_supply is not None:
-            max_days = min(max_days or drug.max_days_supply, drug.max_days_supply)
-        if max_days is not None and claim.days_supply > max_days and "days_supply" not in bypass:
-            rejects.append((Reject.DAYS_SUPPLY_EXCEEDS_LIMIT,
-                            f"{claim.days_supply} days exceeds the {max_days}-day limit "
-                            f"for {claim.channel.value}"))
-        if (drug.min_age is not None or drug.max_age is not None) and "age" not in bypass:
-            dob = member.date_of_birth or claim.date_of_birth
-            if dob is None:
-                rejects.append((Reject.MI_DATE_OF_BIRTH, "date of birth needed for an age edit"))
-            else:
-                age = age_on(dob, dos)
-                if (drug.min_age is not None and age < drug.min_age) or (
-                        drug.max_age is not None and age > drug.max_age):
-                    rejects.append((Reject.NOT_COVERED_AGE,
-                                    f"age {age} is outside {drug.min_age or 0}.."
-                                    f"{drug.max_age if drug.max_age is not None else 'any'}"))
-        if drug.gender and "gender" not in bypass:
-            gender = member.gender or claim.gender
-            if gender != drug.gender:
-                rejects.append((Reject.NOT_COVERED_GENDER,
-                                f"covered for {'male' if drug.gender == 1 else 'female'} "
-                                "patients only"))
-        if drug.specialty and plan.specialty_channel_required and \
-                claim.channel.value != "specialty":
-            rejects.append((Reject.SPECIALTY_PHARMACY_REQUIRED,
-                            f"{drug.name} must be filled by a specialty pharmacy"))
-        next_fill: dt.date | None = None
-        dur: tuple[DurResponse, ...] = ()
-        if "refill_too_soon" not in bypass and not (
-                plan.refill_override_codes.intersection(claim.clarification_codes)):
-            next_fill, dur = self._refill_too_soon(claim, member, plan, drug, history, rejects,
-                                                   t)
-        if plan.dur.active:
-            dur = dur + self._dur(claim, member, plan, drug, history, rejects, t)
-        if drug.multi_source_brand and claim.daw == 0 and \
-                plan.daw.daw0_multisource_brand is Daw0Policy.REJECT and \
-                formulary.generic_equivalents(drug):
-            rejects.append((Reject.DAW0_MULTISOURCE,
-                            "dispense the generic or resubmit with a DAW code"))
-
-        return next_fill, dur
-
-    def _dur(self, claim: Claim, member: Member, plan: Plan, drug: Drug, history: HistoryView,
-             rejects: list[tuple[str, str]], t: Trace) -> tuple[DurResponse, ...]:
-        """Therapeutic duplication and drug-drug interactions (reject 88 unless overridden by
-        a submitted DUR/PPS triple with the same reason and a "filled" result code)."""
-        dos = claim.date_of_service
-        fills = [f for f in history.fills(member.member_id, dos - dt.timedelta(days=_LOOKBACK_RTS),
-                                          dos) if not _same_claim(f, claim)]
-        out = []
-        for finding in dur_findings(plan.dur, drug, dos, fills):
-            overridden = any(o.reason == finding.reason and o.result in plan.dur.override_results
-                             for o in claim.dur_overrides)
-            if overridden:
-                if t:
-                    t(f"DUR {finding.reason} overridden: {finding.message}")
-                continue
-            rejects.append((Reject.DUR_REJECT, f"DUR {finding.reason}: {finding.message}"))
-            out.append(DurResponse(finding.reason, finding.fill.date_of_service,
-                                   finding.fill.quantity, finding.message, finding.severity))
-        return tuple(out)
+        """Formulary status and utilization-management edits (see
+        :func:`edits.utilization.um_edits`)."""
+        return utilization.um_edits(claim, member, plan, formulary, drug, pa, history, rejects,
+                                    t)
 
     def _cost_share_rule(self, claim: Claim, plan: Plan, formulary: Formulary, drug: Drug,
                          rejects: list[tuple[str, str]]) -> CostShareRule | None:
-        tier = self._cost_share_tier(plan, formulary, drug, claim.daw)
+        tier = cost_share_tier(plan, formulary, drug, claim.daw)
         rule = plan.schedule.rule(tier, claim.channel, claim.days_supply)
         if rule is None:
             if drug.preventive and plan.preventive_zero:
@@ -328,142 +211,14 @@ class Engine:
                                 f"{claim.days_supply} days"))
         return rule
 
-    def _step_therapy(self, member: Member, drug: Drug, dos: dt.date, history: HistoryView,
-                      rejects: list[tuple[str, str]], t: Trace) -> None:
-        step = drug.step_therapy
-        assert step is not None
-        start = dos - dt.timedelta(days=step.lookback_days)
-        for fill in history.fills(member.member_id, start, dos):
-            if fill.groups & step.prerequisites:
-                if t:
-                    t(f"step therapy met by {fill.ndc} filled {fill.date_of_service}")
-                return
-            if fill.therapy_key == drug.therapy_key:
-                if t:
-                    t(f"step therapy: continuing therapy since {fill.date_of_service}")
-                return
-        names = ", ".join(sorted(step.prerequisites))
-        rejects.append((Reject.STEP_THERAPY,
-                        f"requires a fill of {names} in the last {step.lookback_days} days"))
-
-    def _refill_too_soon(self, claim: Claim, member: Member, plan: Plan, drug: Drug,
-                         history: HistoryView, rejects: list[tuple[str, str]],
-                         t: Trace) -> tuple[dt.date | None, tuple[DurResponse, ...]]:
-        dos = claim.date_of_service
-        latest: dt.date | None = None
-        previous: Fill | None = None
-        start = dos - dt.timedelta(days=_LOOKBACK_RTS)
-        for fill in history.fills(member.member_id, start, dos):
-            if fill.therapy_key != drug.therapy_key:
-                continue
-            if _same_claim(fill, claim):
-                continue  # the claim itself (a rebill or duplicate), not an earlier fill
-            wait = -(-fill.days_supply * plan.refill_threshold // RATE_SCALE)
-            next_date = fill.date_of_service + dt.timedelta(days=wait)
-            if latest is None or next_date > latest:
-                latest, previous = next_date, fill
-        if latest is not None and dos < latest and previous is not None:
-            rejects.append((Reject.REFILL_TOO_SOON,
-                            f"previous fill {previous.date_of_service} for "
-                            f"{previous.days_supply} days; next fill {latest.isoformat()}"))
-            return latest, (DurResponse("ER", previous.date_of_service, previous.quantity,
-                                        "early refill"),)
-        if previous is not None and t:
-            t(f"refill too soon: previous fill {previous.date_of_service}, eligible {latest}")
-        return None, ()
-
-    def _cost_share_tier(self, plan: Plan, formulary: Formulary, drug: Drug, daw: int) -> int:
-        """The tier whose cost share applies: the generic tier for DAW codes the plan treats
-        as generic, and under a brand penalty charged on top of the generic cost share."""
-        if not drug.multi_source_brand:
-            return drug.tier
-        policy = plan.daw
-        if daw in policy.generic_cost_share_codes:
-            return plan.generic_tier
-        if (self._penalty_applies(plan, drug, daw) and policy.penalty_base == "generic"
-                and formulary.generic_equivalents(drug)):
-            return plan.generic_tier
-        return drug.tier
-
-    @staticmethod
-    def _penalty_applies(plan: Plan, drug: Drug, daw: int) -> bool:
-        if not drug.multi_source_brand:
-            return False
-        if daw in plan.daw.penalty_codes:
-            return True
-        return daw == 0 and plan.daw.daw0_multisource_brand is Daw0Policy.PENALTY
-
     # -- pricing and cost share --------------------------------------------------------------
-
-    def _generic_arm(self, network: Network, formulary: Formulary, drug: Drug, claim: Claim
-                     ) -> tuple[Arm, Drug] | None:
-        """The cheapest contract price of a generic equivalent for the same quantity."""
-        terms = network.terms_for(claim.channel, False, claim.date_of_service)
-        if terms is None:
-            return None
-        best: tuple[Arm, Drug] | None = None
-        prices = self.book.prices
-        for generic in formulary.generic_equivalents(drug):
-            arm = cheapest(contract_arms(terms, prices.price(generic.ndc, claim.date_of_service),
-                                         prices.nadac(generic.ndc, claim.date_of_service),
-                                         claim.quantity))
-            if arm is not None and (best is None or arm.total < best[0].total):
-                best = (arm, generic)
-        return best
 
     def price_claim(self, claim: Claim, network: Network, formulary: Formulary, drug: Drug,
                     daw: DawPolicy, max_claim_cost: Cents | None, t: Trace | None = None
                     ) -> tuple[Arm | None, tuple[Arm, Drug] | None, list[tuple[str, str]]]:
-        """Price a claim: the lesser of contract price, submitted amount and U&C.
-
-        Returns the paid arm, the generic equivalent's arm when one was priced (for the brand
-        penalty), and any pricing rejects (R9, 23, 78).
-        """
-        t = t or Trace(False)
-        dos = claim.date_of_service
-        rejects: list[tuple[str, str]] = []
-        contract: Arm | None = None
-        generic = None
-        if drug.multi_source_brand and claim.daw in daw.generic_price_codes:
-            generic = self._generic_arm(network, formulary, drug, claim)
-            if generic is not None:
-                contract = generic[0]
-                if t:
-                    t(f"DAW {claim.daw}: priced as generic {generic[1].ndc}: {describe(contract)}")
-        if contract is None:
-            terms = network.terms_for(claim.channel, drug.brand, dos)
-            if terms is not None:
-                arms = contract_arms(terms, self.book.prices.price(drug.ndc, dos),
-                                     self.book.prices.nadac(drug.ndc, dos), claim.quantity)
-                if t:
-                    for arm in arms:
-                        if t:
-                            t(f"price arm {describe(arm)}")
-                contract = cheapest(arms)
-        submitted = None
-        if claim.gross_amount_due is not None:
-            if claim.ingredient_cost is not None and \
-                    claim.gross_amount_due != claim.ingredient_cost + claim.dispensing_fee:
-                rejects.append((Reject.GROSS_AMOUNT_DUE_FORMULA,
-                                f"gross amount due {fmt(claim.gross_amount_due)} is not "
-                                f"ingredient {fmt(claim.ingredient_cost)} + fee "
-                                f"{fmt(claim.dispensing_fee)}"))
-            fee = min(claim.dispensing_fee, claim.gross_amount_due)
-            submitted = Arm(Basis.INGREDIENT_AS_SUBMITTED, claim.gross_amount_due - fee, fee)
-        elif claim.ingredient_cost is not None:
-            submitted = Arm(Basis.INGREDIENT_AS_SUBMITTED, claim.ingredient_cost,
-                            claim.dispensing_fee)
-        paid = lesser_of(contract, submitted, claim.usual_and_customary)
-        if paid is None:
-            rejects.append((Reject.MI_INGREDIENT_COST,
-                            "no contract price on file and no submitted cost or U&C"))
-        elif max_claim_cost is not None and paid.total > max_claim_cost:
-            rejects.append((Reject.COST_EXCEEDS_MAXIMUM,
-                            f"{fmt(paid.total)} exceeds the {fmt(max_claim_cost)} review "
-                            "threshold"))
-        elif t:
-            t(f"paid on {paid.label} (basis {paid.basis.value}): {fmt(paid.total)}")
-        return paid, generic, rejects
+        """Price a claim (see :func:`pricing.claim_price.price_claim`)."""
+        return price_claim(self.book.prices, claim, network, formulary, drug, daw,
+                           max_claim_cost, t)
 
     def _price_and_share(self, claim: Claim, member: Member, plan: Plan, formulary: Formulary,
                          drug: Drug, rule: CostShareRule, accumulators: AccumulatorView,
@@ -479,8 +234,8 @@ class Engine:
 
         # Generic substitution: the brand penalty.
         penalty = 0
-        if self._penalty_applies(plan, drug, claim.daw):
-            generic = generic or self._generic_arm(network, formulary, drug, claim)
+        if penalty_applies(plan, drug, claim.daw):
+            generic = generic or generic_arm(self.book.prices, network, formulary, drug, claim)
             if generic is not None:
                 penalty = max(0, paid.ingredient - generic[0].ingredient)
                 if t:
@@ -499,7 +254,7 @@ class Engine:
         ded_left = remaining(plan.deductible, state.member.deductible, state.family.deductible,
                              family)
         oop_left = remaining(plan.oop_max, state.member.oop, state.family.oop, family)
-        tier = self._cost_share_tier(plan, formulary, drug, claim.daw)
+        tier = cost_share_tier(plan, formulary, drug, claim.daw)
         exempt = (tier in plan.deductible_exempt_tiers
                   or (drug.insulin and plan.insulin_deductible_exempt))
         zero = drug.preventive and plan.preventive_zero
@@ -651,11 +406,6 @@ class Engine:
             next_fill_date=next_fill,
             dur=dur,
         )
-
-
-def _same_claim(fill: Fill, claim: Claim) -> bool:
-    return (fill.rx_number, fill.fill_number, fill.pharmacy_id, fill.date_of_service) == (
-        claim.rx_number, claim.fill_number, claim.pharmacy_id, claim.date_of_service)
 
 
 def _dedupe(rejects: list[tuple[str, str]]) -> tuple[RejectInfo, ...]:
