@@ -42,7 +42,8 @@ the drug's tier, an LIS level absent in the year) rejects the claim 85 with the 
 from __future__ import annotations
 
 import datetime as dt
-from typing import TYPE_CHECKING
+from collections.abc import Iterator, Mapping
+from typing import TYPE_CHECKING, Any
 
 from pbm_engine.accumulators import AccumulatorView, HistoryView, Totals
 from pbm_engine.claim import Claim
@@ -57,6 +58,7 @@ from pbm_engine.medicare.phases import (
     BenefitPhase,
     ClaimFacts,
     PhaseResult,
+    _lookup,
     split_claim,
 )
 from pbm_engine.medicare.plans import PartDPlan
@@ -111,7 +113,8 @@ def _adjudicate(engine: Engine, plan: PartDPlan, claim: Claim, member: Member,
     edits = plan.edits
     dos = claim.date_of_service
     rejects: list[tuple[str, str]] = []
-    t(f"member {member.member_id} Part D plan {plan.plan_id} ({plan.name}, {plan.year})")
+    if t.lines is not None:
+        t(f"member {member.member_id} Part D plan {plan.plan_id} ({plan.name}, {plan.year})")
 
     def reject(drug: Drug | None = None, **kw: object) -> ClaimResult:
         return engine._reject_claim(claim, rejects, member=member, plan=edits, drug=drug,
@@ -152,8 +155,10 @@ def _adjudicate(engine: Engine, plan: PartDPlan, claim: Claim, member: Member,
         else:
             rejects.append((Reject.NON_MATCHED_PRODUCT, f"NDC {claim.ndc} is not known"))
         return reject()
-    t(f"drug {drug.ndc} {drug.name}: tier {drug.tier}, {'brand' if drug.brand else 'generic'}"
-      f"{', insulin' if drug.insulin else ''}{', vaccine' if drug.vaccine else ''}")
+    if t.lines is not None:
+        t(f"drug {drug.ndc} {drug.name}: tier {drug.tier}, "
+          f"{'brand' if drug.brand else 'generic'}"
+          f"{', insulin' if drug.insulin else ''}{', vaccine' if drug.vaccine else ''}")
 
     pa = engine.prior_auth(claim, member, drug, rejects, t)
     next_fill, dur = engine.um_edits(claim, member, edits, formulary, drug, pa, history,
@@ -193,7 +198,7 @@ def _adjudicate(engine: Engine, plan: PartDPlan, claim: Claim, member: Member,
             t(f"phase {portion.phase.value}: gross {fmt(portion.gross)}, cost share "
               f"{fmt(portion.cost_share)}, discount {fmt(portion.discount)}")
     return _paid(plan, claim, member, drug, paid.ingredient, paid.fee, paid.basis.value,
-                 split, lis, t)
+                 split, lis, t, year_start)
 
 
 def _part_d_reject(code: str, message: str, drug: Drug) -> tuple[str, str]:
@@ -221,16 +226,16 @@ def _is_copay(plan: PartDPlan, drug: Drug, tier: int, claim: Claim,
     if plan.design.standard:
         return False
     try:
-        cell = plan.design.lookup(tier, CoverageLevel.INITIAL,
-                                  plan.design_channel(claim.channel, tier), claim.days_supply)
+        cell = _lookup(plan.design, tier, CoverageLevel.INITIAL,
+                       plan.design_channel(claim.channel, tier), claim.days_supply)
     except DesignLookupError:
         return False
     return cell is not None and cell.copay is not None
 
 
 def _paid(plan: PartDPlan, claim: Claim, member: Member, drug: Drug, ingredient: int,
-          fee: int, basis: str, split: PhaseResult, lis: LisLevel | None, t: Trace
-          ) -> ClaimResult:
+          fee: int, basis: str, split: PhaseResult, lis: LisLevel | None, t: Trace,
+          year_start: dt.date) -> ClaimResult:
     params, design = plan.parameters, plan.design
     pde = build_pde(split)
     tier = plan.design_tier(drug)
@@ -249,27 +254,10 @@ def _paid(plan: PartDPlan, claim: Claim, member: Member, drug: Drug, ingredient:
     plan_deductible = params.deductible if design.deductible is None else design.deductible
     met = split.gross_after if params.has_gap else split.troop_after
     remaining_deductible = max(0, plan_deductible - met)
-    t(f"enrollee pays {fmt(enrollee)} (OTA {fmt(split.other_troop_amount)}), LICS "
-      f"{fmt(split.lics)}, discount {fmt(split.manufacturer_discount)}, plan pays "
-      f"{fmt(plan_pay)}; TrOOP {fmt(split.troop_before)} -> {fmt(split.troop_after)}")
-    extra = {
-        "part_d_plan_year": plan.year,
-        "benefit_phase_before": split.beginning_phase.value,
-        "benefit_phase_after": split.ending_phase.value,
-        "phase_portions": [{"phase": p.phase.value, "gross": fmt(p.gross),
-                            "cost_share": fmt(p.cost_share), "discount": fmt(p.discount)}
-                           for p in split.portions],
-        "troop_before": fmt(split.troop_before),
-        "troop_after": fmt(split.troop_after),
-        "gross_drug_cost_before": fmt(split.gross_before),
-        "gross_drug_cost_after": fmt(split.gross_after),
-        "lis_level": lis.value if lis else None,
-        "lics": fmt(split.lics),
-        "manufacturer_discount": fmt(split.manufacturer_discount),
-        "covered_plan_paid": fmt(split.covered_plan_paid),
-        "amount_paid_to_pharmacy": fmt(split.gross_drug_cost - enrollee),
-        "catastrophic_coverage_code": split.catastrophic_code.value,
-    }
+    if t.lines is not None:
+        t(f"enrollee pays {fmt(enrollee)} (OTA {fmt(split.other_troop_amount)}), LICS "
+          f"{fmt(split.lics)}, discount {fmt(split.manufacturer_discount)}, plan pays "
+          f"{fmt(plan_pay)}; TrOOP {fmt(split.troop_before)} -> {fmt(split.troop_after)}")
     return ClaimResult(
         status=Status.PAID,
         transaction=claim.transaction,
@@ -299,10 +287,67 @@ def _paid(plan: PartDPlan, claim: Claim, member: Member, drug: Drug, ingredient:
         remaining_deductible=remaining_deductible,
         remaining_oop=max(0, params.oop_threshold - split.troop_after),
         basis=basis,
-        plan_year=dt.date(plan.year, 1, 1),
+        plan_year=year_start,
         delta=Totals(plan_paid=plan_pay, troop=split.troop_delta,
                      gross_drug_cost=split.gross_drug_cost),
         trace=t.done(),
         part_d=pde,
-        extra=extra,
+        extra=_PartDExtra(plan.year, split, lis, enrollee),  # type: ignore[arg-type]
     )
+
+
+class _PartDExtra(Mapping[str, Any]):
+    """``ClaimResult.extra`` of a paid Part D claim, formatted when first read.
+
+    A mapping with the keys, order and values (dollar strings, phase letters) of the plain dict
+    it stands for -- ``to_dict`` copies it into the response unchanged -- built from the phase
+    result on first access, so a result that is never rendered costs no formatting.
+    """
+
+    __slots__ = ("_data", "_enrollee", "_lis", "_split", "_year")
+
+    def __init__(self, year: int, split: PhaseResult, lis: LisLevel | None,
+                 enrollee: int) -> None:
+        self._year = year
+        self._split = split
+        self._lis = lis
+        self._enrollee = enrollee
+        self._data: dict[str, Any] | None = None
+
+    def _dict(self) -> dict[str, Any]:
+        data = self._data
+        if data is None:
+            split, lis = self._split, self._lis
+            data = {
+                "part_d_plan_year": self._year,
+                "benefit_phase_before": split.beginning_phase.value,
+                "benefit_phase_after": split.ending_phase.value,
+                "phase_portions": [{"phase": p.phase.value, "gross": fmt(p.gross),
+                                    "cost_share": fmt(p.cost_share),
+                                    "discount": fmt(p.discount)}
+                                   for p in split.portions],
+                "troop_before": fmt(split.troop_before),
+                "troop_after": fmt(split.troop_after),
+                "gross_drug_cost_before": fmt(split.gross_before),
+                "gross_drug_cost_after": fmt(split.gross_after),
+                "lis_level": lis.value if lis else None,
+                "lics": fmt(split.lics),
+                "manufacturer_discount": fmt(split.manufacturer_discount),
+                "covered_plan_paid": fmt(split.covered_plan_paid),
+                "amount_paid_to_pharmacy": fmt(split.gross_drug_cost - self._enrollee),
+                "catastrophic_coverage_code": split.catastrophic_code.value,
+            }
+            self._data = data
+        return data
+
+    def __getitem__(self, key: str) -> Any:
+        return self._dict()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._dict())
+
+    def __len__(self) -> int:
+        return len(self._dict())
+
+    def __repr__(self) -> str:
+        return repr(self._dict())

@@ -26,6 +26,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum, StrEnum
 from fractions import Fraction
+from typing import Any
 
 from pbm_engine.medicare.design import BenefitDesign, Channel, CostShare, CoverageLevel
 from pbm_engine.medicare.parameters import (
@@ -63,6 +64,11 @@ class BenefitPhase(StrEnum):
     INITIAL = "N"
     GAP = "G"
     CATASTROPHIC = "C"
+
+
+_INITIAL = BenefitPhase.INITIAL
+_GAP = BenefitPhase.GAP
+_CAT = BenefitPhase.CATASTROPHIC
 
 
 class CatastrophicCode(StrEnum):
@@ -161,6 +167,19 @@ class ClaimFacts:
     other_troop_amount: Cents = 0
 
     def __post_init__(self) -> None:
+        try:  # the common case in one expression; the checks below name the bad field
+            valid = (
+                self.ingredient_cost >= 0
+                and self.dispensing_fee >= 0
+                and self.vaccine_admin_fee >= 0
+                and self.sales_tax >= 0
+                and self.other_troop_amount >= 0
+                and self.days_supply > 0
+            )
+        except TypeError:
+            valid = False
+        if valid:
+            return
         for name in (
             "ingredient_cost",
             "dispensing_fee",
@@ -445,6 +464,12 @@ def _split(
     fast: bool,
 ) -> PhaseResult:
     """``split_claim``; ``fast=False`` forces the general walk (tests compare the two)."""
+    if fast:
+        result = _single_step(params, design, state, claim, policy)
+        if result is None:
+            result = _multi_step(params, design, state, claim, policy)
+        if result is not None:
+            return result
     lis = lis_for(params.year, state.lis) if state.lis is not None else None
     gross = claim.gross
     vaccine_zero = claim.vaccine and params.vaccine_zero_cost_sharing
@@ -461,11 +486,6 @@ def _split(
         copay_factor = Fraction(claim.days_supply, design.month_days)
     mdp_rates = _mdp_rates(params, claim, lis is not None)
     steps = _steps(params, design)
-    if fast and cap_left is None and gross > 0:
-        piece = _single_phase(params, design, state, claim, steps, exempt, copay_factor,
-                              mdp_rates)
-        if piece is not None:
-            return _result(params, design, state, claim, policy, lis, [piece])
 
     gdc, troop = Fraction(state.gross), Fraction(state.troop)
     pieces: list[_Piece] = []
@@ -524,46 +544,560 @@ def _split(
     return _result(params, design, state, claim, policy, lis, pieces)
 
 
-def _single_phase(
+# --------------------------------------------------------------------------------------------
+# The integer fast path: a claim that stays inside one step
+
+
+_IntStep = tuple[BenefitPhase, int | None, int | None, bool]
+_CAT_STEP: _IntStep = (_CAT, None, None, False)
+_INT_STEPS: dict[tuple[int, int], tuple[PartDParameters, BenefitDesign, tuple[_IntStep, ...]]] = {}
+
+
+def _int_steps(params: PartDParameters, design: BenefitDesign) -> tuple[_IntStep, ...]:
+    """:func:`_steps` with integer limits (cents), cached the same way."""
+    key = (id(params), id(design))
+    hit = _INT_STEPS.get(key)
+    if hit is not None and hit[0] is params and hit[1] is design:
+        return hit[2]
+    steps = tuple(
+        (
+            s.phase,
+            None if s.gross_limit is None else int(s.gross_limit),
+            None if s.troop_limit is None else int(s.troop_limit),
+            s.discount_on,
+        )
+        for s in _steps(params, design)
+    )  # every limit is a whole number of cents
+    if len(_INT_STEPS) > 4096:
+        _INT_STEPS.clear()
+    _INT_STEPS[key] = (params, design, steps)
+    return steps
+
+
+_CELLS: dict[tuple[int, int, int, str, int], tuple[BenefitDesign, CostShare | None]] = {}
+
+
+def _lookup(
+    design: BenefitDesign, tier: int, level: CoverageLevel, channel: Channel, days_supply: int
+) -> CostShare | None:
+    """``design.lookup``, cached per design object (designs are immutable); errors are not
+    cached, so a missing cell raises every time."""
+    if design.standard:
+        return None
+    key = (id(design), tier, level, channel, days_supply)
+    hit = _CELLS.get(key)
+    if hit is not None and hit[0] is design:
+        return hit[1]
+    cell = design.lookup(tier, level, channel, days_supply)
+    if len(_CELLS) > 65536:
+        _CELLS.clear()
+    _CELLS[key] = (design, cell)
+    return cell
+
+
+def _single_step(
     params: PartDParameters,
     design: BenefitDesign,
     state: BeneficiaryState,
     claim: ClaimFacts,
-    steps: list[_Step],
-    exempt: bool,
-    copay_factor: Fraction,
-    mdp_rates: tuple[Fraction, Fraction],
-) -> _Piece | None:
-    """The whole claim as one piece when it stays inside one deductible, initial-coverage or
-    catastrophic step with uniform rates (most claims); None sends it to the general walk.
+    policy: PartDPolicy,
+) -> PhaseResult | None:
+    """The result of a claim that stays inside one deductible, initial-coverage or
+    catastrophic step (most claims), in integers only; None sends it to the general walk.
 
-    Gives exactly what the walk gives for such a claim: the walk's pieces would all carry the
-    same phase and rates, and ``_result`` merges them into this one piece.
+    Inside such a step every rate is uniform over the claim's segments, so the walk's pieces
+    merge into one whose exact amounts are: gross; the cell's (or catastrophic) amount for the
+    whole claim, lowered to the insulin / vaccine cap; the discount rate times gross.  Each is a
+    ratio of integers carried as (numerator, denominator) and rounded once with
+    :func:`div_round`, exactly as ``_result`` rounds the same values as ``Fraction``.  The tests
+    check it against the general walk field for field.
     """
+    gross = claim.gross
+    if gross <= 0:
+        return None
+    lis = lis_for(params.year, state.lis) if state.lis is not None else None
     gdc, troop = state.gross, state.troop
-    step = steps[-1]
-    for candidate in steps:
-        if candidate.phase is BenefitPhase.CATASTROPHIC or not (
-            (candidate.gross_limit is not None and gdc >= candidate.gross_limit)
-            or (candidate.troop_limit is not None and troop >= candidate.troop_limit)
+    step = _CAT_STEP
+    for step in _int_steps(params, design):  # the first step the accumulators have not passed
+        if step[0] is _CAT or not (
+            (step[1] is not None and gdc >= step[1]) or (step[2] is not None and troop >= step[2])
         ):
-            step = candidate
             break
-    if step.phase is BenefitPhase.GAP:
+    phase, gross_limit, troop_limit, discount_on = step
+    if phase is _GAP or (gross_limit is not None and gdc + gross > gross_limit):
         return None
-    gross = Fraction(claim.gross)
-    rates = _phase_rates(params, design, claim, step, state.lis is not None, exempt,
-                         copay_factor, mdp_rates, gross, None)
-    if rates.bene[0] != rates.bene[1] or rates.disc[0] != rates.disc[1]:
+    has_mdp = params.mdp_initial_discount is not None
+    scale = RATE_SCALE
+
+    # Beneficiary amount bn / bd (the cost share of the whole claim in this step).
+    bn: int
+    bd: int
+    if phase is _CAT:
+        coinsurance = params.catastrophic_coinsurance
+        if coinsurance is None:  # $0 catastrophic cost sharing
+            bn, bd = 0, 1
+        else:
+            copay = (
+                params.catastrophic_copay_generic
+                if claim.generic_or_preferred_multisource
+                else params.catastrophic_copay_other
+            )
+            bn, bd = gross * coinsurance, scale
+            if bn < copay * scale:
+                bn, bd = copay, 1
+    else:
+        vaccine_zero = claim.vaccine and params.vaccine_zero_cost_sharing
+        exempt = (
+            (claim.insulin and params.insulin_cap is not None)
+            or vaccine_zero
+            or claim.tier in design.deductible_exempt_tiers
+        )
+        level = (
+            CoverageLevel.INITIAL
+            if phase is _INITIAL or exempt
+            else CoverageLevel.PRE_DEDUCTIBLE
+        )
+        cell = _lookup(design, claim.tier, level, claim.channel, claim.days_supply)
+        if cell is None:
+            rate = (
+                scale
+                if level is CoverageLevel.PRE_DEDUCTIBLE
+                else params.initial_coverage_coinsurance
+            )
+            bn, bd = gross * rate, scale
+        elif cell.copay is not None:
+            days, month = claim.days_supply, design.month_days
+            if policy.prorate_short_fill_copays and days < month:
+                bn, bd = cell.copay * days, month
+            else:
+                bn, bd = cell.copay, 1
+        else:
+            bn, bd = gross * (cell.coinsurance or 0), scale
+            low, high = cell.min_amount, cell.max_amount
+            if low is not None and bn < low * bd:
+                bn, bd = low, 1
+            if high is not None and bn > high * bd:
+                bn, bd = high, 1
+    if bn > gross * bd:
+        bn, bd = gross, 1
+
+    # Insulin cap / $0 vaccine: the rest of the claim costs at most the cap.
+    if claim.vaccine and params.vaccine_zero_cost_sharing:
+        bn, bd = 0, 1
+    elif claim.insulin and params.insulin_cap is not None:
+        days, month = claim.days_supply, design.month_days
+        if policy.insulin_scaling is InsulinScaling.NEXT_WHOLE_MONTH:
+            cn, cd = params.insulin_cap * -(-days // month), 1
+        else:
+            cn, cd = params.insulin_cap * days, month
+        if params.insulin_cap_rule is InsulinCapRule.LESSER_OF:
+            share = params.insulin_price_share or 0
+            if share * gross * cd < cn * scale:
+                cn, cd = share * gross, scale
+            mfp = claim.maximum_fair_price
+            if claim.selected_drug and mfp is not None and share * mfp * cd < cn * scale:
+                cn, cd = share * mfp, scale
+        if bn * cd > cn * bd:
+            bn, bd = cn, cd
+
+    # Discount dn / RATE_SCALE.
+    dn = 0
+    if discount_on and has_mdp and claim.applicable_drug and not claim.selected_drug:
+        if claim.specified_small_manufacturer or (claim.specified_manufacturer and lis is not None):
+            rate = (
+                params.mdp_phase_in_catastrophic_discount
+                if phase is _CAT
+                else params.mdp_phase_in_initial_discount
+            )
+        else:
+            rate = (
+                params.mdp_catastrophic_discount if phase is _CAT else params.mdp_initial_discount
+            )
+        dn = gross * (rate or 0)
+
+    # The claim must end inside the step (TrOOP accrues the discount only before 2025).
+    if troop_limit is not None:
+        if has_mdp:
+            if troop * bd + bn > troop_limit * bd:
+                return None
+        elif (troop * bd + bn) * scale + dn * bd > troop_limit * bd * scale:
+            return None
+
+    # Rounding, as in _result for one piece.
+    discount = div_round(dn, scale)
+    if has_mdp:
+        cost_share = div_round(bn, bd)
+    else:
+        cost_share = div_round(bn * scale + dn * bd, bd * scale) - discount
+    if cost_share < 0:
         return None
-    bene = rates.bene[0] * gross
-    disc = rates.disc[0] * gross
-    if step.gross_limit is not None and gdc + gross > step.gross_limit:
+    if cost_share + discount > gross:
+        discount = gross - cost_share
+        if discount < 0:
+            return None
+    counts = not has_mdp
+    if phase is _CAT:
+        gdcb, cost_below, cost_above = 0, 0, cost_share
+    else:
+        gdcb, cost_below, cost_above = gross, cost_share, 0
+    gdca = gross - gdcb
+    if lis is None:
+        lis_share = cost_share
+    else:
+        lis_share = _lis_share(lis, state, claim, design, policy, gdcb, cost_below, cost_above)
+    lics = cost_share - lis_share
+    other = min(claim.other_troop_amount, lis_share)
+    patient_pay = lis_share - other
+    troop_delta = cost_share + discount if counts else cost_share
+    if gdca == 0:
+        code = CatastrophicCode.NONE
+    elif troop >= params.oop_threshold:
+        code = CatastrophicCode.ABOVE
+    else:
+        code = CatastrophicCode.ATTACHMENT
+    subsidy = 0
+    if claim.selected_drug and params.selected_drug_subsidy:
+        subsidy = apply_rate(gross if phase is _INITIAL else 0, params.selected_drug_subsidy)
+    return PhaseResult(
+        year=params.year,
+        portions=(PhasePortion(phase, gross, cost_share, discount),),
+        gross_drug_cost=gross,
+        gdcb=gdcb,
+        gdca=gdca,
+        plan_cost_share=cost_share,
+        patient_pay=patient_pay,
+        other_troop_amount=other,
+        lics=lics,
+        plro=0,
+        covered_plan_paid=gross - patient_pay - other - lics - discount,
+        non_covered_plan_paid=0,
+        manufacturer_discount=discount,
+        discount_counts_toward_troop=counts,
+        reinsurance_eligible=gdca,
+        selected_drug_subsidy=subsidy,
+        troop_delta=troop_delta,
+        gross_delta=gross,
+        catastrophic_code=code,
+        beginning_phase=phase,
+        ending_phase=phase,
+        troop_before=troop,
+        troop_after=troop + troop_delta,
+        gross_before=gdc,
+        gross_after=gdc + gross,
+        applicable_drug=claim.applicable_drug,
+    )
+
+
+# Exact ratios as (numerator, denominator) pairs of ints, denominator > 0, never reduced: the
+# multi-step fast path only adds, multiplies, compares and finally rounds them with div_round.
+_Q = tuple[int, int]
+
+
+def _q_add(a: _Q, b: _Q) -> _Q:
+    return a[0] * b[1] + b[0] * a[1], a[1] * b[1]
+
+
+def _q_sub(a: _Q, b: _Q) -> _Q:
+    return a[0] * b[1] - b[0] * a[1], a[1] * b[1]
+
+
+def _q_mul(a: _Q, b: _Q) -> _Q:
+    return a[0] * b[0], a[1] * b[1]
+
+
+def _q_div(a: _Q, b: _Q) -> _Q:
+    """``a / b`` for ``b > 0``."""
+    return a[0] * b[1], a[1] * b[0]
+
+
+def _q_lt(a: _Q, b: _Q) -> bool:
+    return a[0] * b[1] < b[0] * a[1]
+
+
+def _q_min(a: _Q, b: _Q) -> _Q:
+    return b if _q_lt(b, a) else a
+
+
+def _q_max(a: _Q, b: _Q) -> _Q:
+    return b if _q_lt(a, b) else a
+
+
+def _q_amount(
+    params: PartDParameters,
+    design: BenefitDesign,
+    claim: ClaimFacts,
+    policy: PartDPolicy,
+    phase: BenefitPhase,
+    exempt: bool,
+    remaining: _Q,
+) -> _Q:
+    """The cost share of the rest of the claim at one step's rule (``_phase_rates`` times
+    ``remaining``; not for the gap)."""
+    scale = RATE_SCALE
+    if phase is _CAT:
+        coinsurance = params.catastrophic_coinsurance
+        if coinsurance is None:
+            return 0, 1
+        copay = (
+            params.catastrophic_copay_generic
+            if claim.generic_or_preferred_multisource
+            else params.catastrophic_copay_other
+        )
+        amount = _q_max((remaining[0] * coinsurance, remaining[1] * scale), (copay, 1))
+        return _q_min(amount, remaining)
+    level = CoverageLevel.INITIAL if phase is _INITIAL or exempt else CoverageLevel.PRE_DEDUCTIBLE
+    cell = _lookup(design, claim.tier, level, claim.channel, claim.days_supply)
+    if cell is None:
+        rate = (
+            scale if level is CoverageLevel.PRE_DEDUCTIBLE else params.initial_coverage_coinsurance
+        )
+        amount = (remaining[0] * rate, remaining[1] * scale)
+    elif cell.copay is not None:
+        days, month = claim.days_supply, design.month_days
+        if policy.prorate_short_fill_copays and days < month:
+            amount = (cell.copay * days, month)
+        else:
+            amount = (cell.copay, 1)
+    else:
+        amount = (remaining[0] * (cell.coinsurance or 0), remaining[1] * scale)
+        if cell.min_amount is not None:
+            amount = _q_max(amount, (cell.min_amount, 1))
+        if cell.max_amount is not None:
+            amount = _q_min(amount, (cell.max_amount, 1))
+    return _q_min(amount, remaining)
+
+
+def _q_cap(
+    params: PartDParameters, design: BenefitDesign, claim: ClaimFacts, policy: PartDPolicy
+) -> _Q | None:
+    """``_insulin_cap`` (with the $0 vaccine cap) as a ratio."""
+    if claim.vaccine and params.vaccine_zero_cost_sharing:
+        return 0, 1
+    if not claim.insulin or params.insulin_cap is None:
         return None
-    if step.troop_limit is not None and troop + bene + (
-            _ZERO if params.has_mdp else disc) > step.troop_limit:
+    days, month = claim.days_supply, design.month_days
+    cap: _Q
+    if policy.insulin_scaling is InsulinScaling.NEXT_WHOLE_MONTH:
+        cap = (params.insulin_cap * -(-days // month), 1)
+    else:
+        cap = (params.insulin_cap * days, month)
+    if params.insulin_cap_rule is InsulinCapRule.LESSER_OF:
+        share = params.insulin_price_share or 0
+        cap = _q_min(cap, (share * claim.gross, RATE_SCALE))
+        if claim.selected_drug and claim.maximum_fair_price is not None:
+            cap = _q_min(cap, (share * claim.maximum_fair_price, RATE_SCALE))
+    return cap
+
+
+def _q_cumulative(values: list[_Q]) -> list[int]:
+    out: list[int] = []
+    total: _Q = (0, 1)
+    previous = 0
+    for value in values:
+        total = _q_add(total, value)
+        rounded = div_round(total[0], total[1])
+        out.append(rounded - previous)
+        previous = rounded
+    return out
+
+
+def _multi_step(
+    params: PartDParameters,
+    design: BenefitDesign,
+    state: BeneficiaryState,
+    claim: ClaimFacts,
+    policy: PartDPolicy,
+) -> PhaseResult | None:
+    """The general walk in integer ratios for a claim that never enters the coverage gap
+    (e.g. deductible -> initial coverage -> catastrophic); None sends it to the general walk.
+
+    Outside the gap every rate is uniform over the claim's segments, so each step is one piece
+    whatever the fee allocation.  Step for step this is ``_split``'s walk (same limits, the
+    cost-share rule of a step reused when the step before had the same rule, the insulin /
+    vaccine cap applied when a rule is first used and reduced by each step's cost share) and
+    ``_result``'s rounding, with (numerator, denominator) ints in place of ``Fraction``.  The
+    tests check it against the general walk field for field.
+    """
+    gross = claim.gross
+    if gross <= 0:
         return None
-    return _Piece(step.phase, gross, bene, disc)
+    lis = lis_for(params.year, state.lis) if state.lis is not None else None
+    has_mdp = params.mdp_initial_discount is not None
+    vaccine_zero = claim.vaccine and params.vaccine_zero_cost_sharing
+    exempt = (
+        (claim.insulin and params.insulin_cap is not None)
+        or vaccine_zero
+        or claim.tier in design.deductible_exempt_tiers
+    )
+    cap = _q_cap(params, design, claim, policy)
+    mdp_initial = mdp_catastrophic = 0
+    if has_mdp and claim.applicable_drug and not claim.selected_drug:
+        if claim.specified_small_manufacturer or (
+            claim.specified_manufacturer and lis is not None
+        ):
+            mdp_initial = params.mdp_phase_in_initial_discount or 0
+            mdp_catastrophic = params.mdp_phase_in_catastrophic_discount or 0
+        else:
+            mdp_initial = params.mdp_initial_discount or 0
+            mdp_catastrophic = params.mdp_catastrophic_discount or 0
+
+    gdc: _Q = (state.gross, 1)
+    troop: _Q = (state.troop, 1)
+    remaining: _Q = (gross, 1)
+    pieces: list[list[Any]] = []  # merged by phase: [phase, gross, bene, disc]
+    previous_key: str | None = None
+    bene_rate: _Q = (0, 1)
+    for phase, gross_limit, troop_limit, discount_on in _int_steps(params, design):
+        if remaining[0] == 0:
+            break
+        if phase is not _CAT and (
+            (gross_limit is not None and gdc[0] >= gross_limit * gdc[1])
+            or (troop_limit is not None and troop[0] >= troop_limit * troop[1])
+        ):
+            continue
+        if phase is _GAP:
+            return None
+        amount = _q_amount(params, design, claim, policy, phase, exempt, remaining)
+        key = _pricing_key(phase, exempt)
+        if key != previous_key:
+            bene_rate = _q_div(amount, remaining)
+            if cap is not None and _q_lt(cap, amount):
+                bene_rate = _q_div(cap, remaining)  # the rate that costs exactly the cap
+        previous_key = key
+        ppm = (mdp_catastrophic if phase is _CAT else mdp_initial) if discount_on else 0
+        disc_rate: _Q = (ppm, RATE_SCALE)
+        accrual = bene_rate if has_mdp else _q_add(bene_rate, disc_rate)
+        take = remaining
+        if gross_limit is not None:
+            take = _q_min(take, _q_sub((gross_limit, 1), gdc))
+        if troop_limit is not None and accrual[0] > 0:
+            take = _q_min(take, _q_div(_q_sub((troop_limit, 1), troop), accrual))
+        bene = _q_mul(take, bene_rate)
+        disc = _q_mul(take, disc_rate)
+        if take[0] != 0:
+            if pieces and pieces[-1][0] is phase:
+                last = pieces[-1]
+                last[1] = _q_add(last[1], take)
+                last[2] = _q_add(last[2], bene)
+                last[3] = _q_add(last[3], disc)
+            else:
+                pieces.append([phase, take, bene, disc])
+        gdc = _q_add(gdc, take)
+        troop = _q_add(troop, _q_mul(take, accrual))
+        remaining = _q_sub(remaining, take)
+        if cap is not None:
+            cap = _q_max((0, 1), _q_sub(cap, bene))
+    return _q_result(params, state, claim, design, policy, lis, pieces)
+
+
+def _q_result(
+    params: PartDParameters,
+    state: BeneficiaryState,
+    claim: ClaimFacts,
+    design: BenefitDesign,
+    policy: PartDPolicy,
+    lis: LisCostShare | None,
+    merged: list[list[Any]],
+) -> PhaseResult | None:
+    """``_result`` for ratio pieces (already merged by phase); None where it would raise."""
+    gross = claim.gross
+    counts = params.mdp_initial_discount is None
+    gross_parts = _q_cumulative([p[1] for p in merged])
+    bene_parts = _q_cumulative([p[2] for p in merged])
+    disc_parts = _q_cumulative([p[3] for p in merged])
+    bene_exact: _Q = (0, 1)
+    disc_exact: _Q = (0, 1)
+    for p in merged:
+        bene_exact = _q_add(bene_exact, p[2])
+        disc_exact = _q_add(disc_exact, p[3])
+    discount = sum(disc_parts)
+    troop_exact = _q_add(bene_exact, disc_exact) if counts else bene_exact
+    plan_cost_share = div_round(troop_exact[0], troop_exact[1]) - (discount if counts else 0)
+    positive = [p[1][0] > 0 for p in merged]
+    if not _q_adjust(bene_parts, plan_cost_share - sum(bene_parts), positive):
+        return None
+    if plan_cost_share + discount > gross:
+        surplus = plan_cost_share + discount - gross
+        discount -= surplus
+        if not _q_adjust(disc_parts, -surplus, positive):
+            return None
+    portions = tuple(
+        PhasePortion(p[0], g, b, d)
+        for p, g, b, d in zip(merged, gross_parts, bene_parts, disc_parts, strict=True)
+    )
+    gdcb = cost_below = 0
+    for portion in portions:
+        if portion.phase is not _CAT:
+            gdcb += portion.gross
+            cost_below += portion.cost_share
+    gdca = gross - gdcb
+    cost_above = plan_cost_share - cost_below
+    if lis is None:
+        lis_share = plan_cost_share
+    else:
+        gross_below = _ZERO  # read by the partial level only
+        if lis.level is LisLevel.PARTIAL:
+            below: _Q = (0, 1)
+            for p in merged:
+                if p[0] is not _CAT:
+                    below = _q_add(below, p[1])
+            gross_below = Fraction(*below)
+        lis_share = _lis_share(
+            lis, state, claim, design, policy, gross_below, cost_below, cost_above
+        )
+    lics = plan_cost_share - lis_share
+    other = min(claim.other_troop_amount, lis_share)
+    patient_pay = lis_share - other
+    troop_delta = plan_cost_share + (discount if counts else 0)
+    if gdca == 0:
+        code = CatastrophicCode.NONE
+    elif state.troop >= params.oop_threshold:
+        code = CatastrophicCode.ABOVE
+    else:
+        code = CatastrophicCode.ATTACHMENT
+    subsidy = 0
+    if claim.selected_drug and params.selected_drug_subsidy:
+        initial = sum(p.gross for p in portions if p.phase is _INITIAL)
+        subsidy = apply_rate(initial, params.selected_drug_subsidy)
+    return PhaseResult(
+        year=params.year,
+        portions=portions,
+        gross_drug_cost=gross,
+        gdcb=gdcb,
+        gdca=gdca,
+        plan_cost_share=plan_cost_share,
+        patient_pay=patient_pay,
+        other_troop_amount=other,
+        lics=lics,
+        plro=0,
+        covered_plan_paid=gross - patient_pay - other - lics - discount,
+        non_covered_plan_paid=0,
+        manufacturer_discount=discount,
+        discount_counts_toward_troop=counts,
+        reinsurance_eligible=gdca,
+        selected_drug_subsidy=subsidy,
+        troop_delta=troop_delta,
+        gross_delta=gross,
+        catastrophic_code=code,
+        beginning_phase=merged[0][0],
+        ending_phase=merged[-1][0],
+        troop_before=state.troop,
+        troop_after=state.troop + troop_delta,
+        gross_before=state.gross,
+        gross_after=state.gross + gross,
+        applicable_drug=claim.applicable_drug,
+    )
+
+
+def _q_adjust(parts: list[int], delta: int, positive: list[bool]) -> bool:
+    """``_adjust`` (``positive``: which pieces have a gross above 0); False where it raises."""
+    if delta == 0:
+        return True
+    for index in range(len(parts) - 1, -1, -1):
+        if parts[index] + delta >= 0 and (delta < 0 or positive[index]):
+            parts[index] += delta
+            return True
+    return False
 
 
 def _mdp_rates(
@@ -789,7 +1323,7 @@ def _lis_share(
     claim: ClaimFacts,
     design: BenefitDesign,
     policy: PartDPolicy,
-    gross_below: Fraction,
+    gross_below: Fraction | int,
     cost_below: Cents,
     cost_above: Cents,
 ) -> Cents:
