@@ -35,7 +35,7 @@ _MONEY = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # per-claim: not frozen, see docs/performance.md
 class PdeRecord:
     """The phase-related fields of a Prescription Drug Event, in integer cents."""
 

@@ -136,7 +136,7 @@ class BeneficiaryState:
             raise ValueError("accumulators must be non-negative")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # per-claim: not frozen, see docs/performance.md
 class ClaimFacts:
     """What the phase engine needs to know about one covered Part D fill.
 
@@ -209,7 +209,7 @@ class PhasePortion:
     discount: Cents
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # per-claim: not frozen, see docs/performance.md
 class PhaseResult:
     """The phase split of one claim and every PDE amount (integer cents).
 

@@ -69,7 +69,9 @@ class MemoryStore:
         return self._entries[ids[-1]] if ids else None
 
     def record(self, entry: LedgerEntry) -> LedgerEntry:
-        entry = dataclasses.replace(entry, entry_id=len(self._entries) + 1)
+        entry = LedgerEntry(len(self._entries) + 1, entry.key, entry.plan_id, entry.year_start,
+                            entry.member_id, entry.family_id, entry.delta, entry.fill,
+                            entry.result, entry.reversed_on)
         self._entries.append(entry)
         self._by_key.setdefault(entry.key, []).append(entry.entry_id - 1)
         self._by_member.setdefault(entry.member_id, []).append(entry.entry_id - 1)
