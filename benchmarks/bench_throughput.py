@@ -6,7 +6,8 @@ Every edit on, trace off, one core; the bundled sample book plus 5,000 synthetic
 Prints claims/s for the pure engine (dict in, result out,
 accumulators and history read through empty views) and through the processor with the
 in-memory store (history edits read real fills, accumulators posted), and the p50/p99 latency of
-single claims through the engine.
+single claims through the engine.  The engine pass runs three times (best and median shown:
+the shared machine moves single runs by 10-20%).
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from pbm_engine.loader import load_sample_book
 from pbm_engine.processor import Processor
 from pbm_engine.store.memory import MemoryStore
 
+REPEATS = 3  # the machine is shared: report the best and the median of three passes
+
 
 def main() -> None:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 100_000
@@ -35,10 +38,13 @@ def main() -> None:
     gc.freeze()  # long-lived reference data out of the collector's way
     engine = Engine(book)
 
-    t0 = time.perf_counter()
-    paid = sum(1 for c in claims if engine.adjudicate(c).paid)
-    pure = time.perf_counter() - t0
-    print(f"engine     {n:>8,} claims  {n / pure:>10,.0f} claims/s  ({paid / n:.0%} paid)")
+    rates = []
+    for _ in range(REPEATS):
+        t0 = time.perf_counter()
+        paid = sum(1 for c in claims if engine.adjudicate(c).paid)
+        rates.append(n / (time.perf_counter() - t0))
+    print(f"engine     {n:>8,} claims  {max(rates):>10,.0f} claims/s best of {REPEATS}, median "
+          f"{statistics.median(rates):,.0f}  ({paid / n:.0%} paid)")
 
     processor = Processor(engine, MemoryStore())
     ordered = sorted(claims, key=lambda c: c["date_of_service"])

@@ -23,6 +23,7 @@ from pbm_engine.money import (
 )
 from pbm_engine.ndc import NdcError, candidates, hyphenate, normalize
 from tests.conftest import claim
+from tests.strategies import claims as claims_strategy
 
 
 def test_div_round_is_half_up_away_from_zero() -> None:
@@ -105,3 +106,49 @@ def test_reversal_needs_only_the_key() -> None:
     assert parsed.issues == [] and parsed.claim is not None and parsed.claim.ndc == ""
     missing = parse_claim({"transaction_code": "B2", "cardholder_id": "F1"})
     assert {"16", "15", "05"} <= {i.code for i in missing.issues}
+
+
+@given(st.fixed_dictionaries({}, optional={
+    "transaction_code": st.sampled_from(["B1", "B3", "b1", "", "B2"]),
+    "cardholder_id": st.sampled_from(["F1", " F1", "", "X" * 21, 7]),
+    "person_code": st.sampled_from(["001", "1", "01", "1a", "٣", 2]),
+    "gender": st.sampled_from(["M", "F", "U", "m", "", 1, "X"]),
+    "date_of_service": st.sampled_from(["2026-03-02", "20260302", "2026-02-30", "", 5]),
+    "rx_number": st.sampled_from(["1000001", "", "1" * 13]),
+    "fill_number": st.sampled_from([0, 1, 99, 100, "1", -1, True]),
+    "ndc": st.sampled_from(["00000000001", "0000000001", "00000-0000-01", "x"]),
+    "quantity": st.sampled_from(["100", "1.5", "0", "-1", " 3", "1.2345", 30, 1.5]),
+    "days_supply": st.sampled_from([30, 0, 999, 1000, "30", True]),
+    "daw": st.sampled_from([0, 2, 9, 10, "1"]),
+    "ingredient_cost": st.sampled_from(["2.00", "2", "2.001", "-1.00", "$2.00", 2]),
+    "dispensing_fee": st.sampled_from(["0.50", "", "abc"]),
+    "usual_and_customary": st.sampled_from(["3.00", "3.5", " 3.00", None]),
+    "gross_amount_due": st.sampled_from(["2.50", "1,234.00"]),
+    "pharmacy_id": st.sampled_from(["1111111111", "", "1" * 16]),
+    "channel": st.sampled_from(["retail", "mail", "specialty", "Retail", "05", "x", ["x"]]),
+    "prescriber_id": st.sampled_from(["1003000126", " 1", 5]),
+    "pa_number": st.sampled_from(["PA1", "P" * 12]),
+    "other_payer_amount": st.sampled_from(["25.00", "-1"]),
+    "clarification_codes": st.sampled_from([[3], ["x"]]),
+    "note": st.text(max_size=5),
+}))
+def test_fast_parse_agrees_with_the_full_reader(data: dict) -> None:
+    """Whenever the straight-line fast path accepts a request, the full reader gives the same
+    claim (and the full reader's answer is what parse_claim returns otherwise)."""
+    from pbm_engine.claim import _fast_claim, _parse_fields
+
+    fast = _fast_claim(data, None)
+    slow = _parse_fields(data, None)
+    if fast is not None:
+        assert slow.issues == [] and slow.claim == fast
+    assert parse_claim(data).claim == slow.claim
+
+
+@given(claims_strategy())
+def test_fast_parse_takes_clean_claims(data: dict) -> None:
+    from pbm_engine.claim import _fast_claim, _parse_fields
+
+    data = {k: v for k, v in data.items() if k != "clarification_codes"}
+    fast = _fast_claim(data, None)
+    assert fast is not None
+    assert fast == _parse_fields(data, None).claim

@@ -312,6 +312,14 @@ def parse_claim(
                       f"{type(data).__name__}")
         return ParsedRequest(None, [issue], {})
     data = _canonical_keys(data)
+    claim = _fast_claim(data, known_ndcs)
+    if claim is not None:
+        return ParsedRequest(claim, [], {})
+    return _parse_fields(data, known_ndcs)
+
+
+def _parse_fields(data: Mapping[str, Any], known_ndcs: Container[str] | None) -> ParsedRequest:
+    """The full field-by-field reader: every problem becomes an issue with its M/I code."""
     r = _Reader(data)
 
     tx_text = r.text("transaction_code") or "B1"
@@ -407,6 +415,112 @@ def parse_claim(
         group_id=group_id,
     )
     return ParsedRequest(claim, [], {})
+
+
+_FAST_TEXT = (("cardholder_id", 20), ("rx_number", 12), ("pharmacy_id", 15))
+_FAST_OPTIONAL_TEXT = (("prescriber_id", 15), ("pa_number", 11), ("group_id", 15))
+_FAST_MONEY = ("ingredient_cost", "usual_and_customary", "gross_amount_due")
+_SLOW_ONLY = frozenset({"clarification_codes", "dur_overrides", "other_coverage_code",
+                        "date_of_birth", "bin", "pcn"})
+
+
+def _clean(value: object, max_len: int) -> bool:
+    return (type(value) is str and 0 < len(value) <= max_len  # type: ignore[arg-type]
+            and not value[0].isspace() and not value[-1].isspace())  # type: ignore[index]
+
+
+def _plain_amount(value: object, scale: int) -> int | None:
+    """A plain non-negative decimal string ("12.34") as scaled units, else None."""
+    if type(value) is not str:
+        return None
+    whole, _dot, frac = value.partition(".")
+    places = len(str(scale)) - 1
+    if (whole.isascii() and whole.isdigit() and len(frac) <= places
+            and (not frac or (frac.isascii() and frac.isdigit()))):
+        return int(whole) * scale + (int(frac) * 10 ** (places - len(frac)) if frac else 0)
+    return None
+
+
+def _fast_claim(data: Mapping[str, Any], known_ndcs: Container[str] | None) -> Claim | None:
+    """The common, entirely clean B1 in straight-line code; None sends it to the full reader.
+
+    It accepts only what the full reader accepts unchanged (a Hypothesis test checks that both
+    give the same claim), so it never decides a reject: anything unusual takes the slow path.
+    """
+    get = data.get
+    tx = get("transaction_code", "B1")
+    if (tx != "B1" and tx != "B3") or not _SLOW_ONLY.isdisjoint(data.keys()):
+        return None
+    for name, max_len in _FAST_TEXT:
+        if not _clean(get(name), max_len):
+            return None
+    for name, max_len in _FAST_OPTIONAL_TEXT:
+        value = get(name)
+        if value is not None and not _clean(value, max_len):
+            return None
+    person = get("person_code", "001")
+    if not (_clean(person, 3) and person.isascii() and person.isdigit()):
+        return None
+    gender = _GENDERS.get(get("gender", "0")) if type(get("gender", "0")) is str else None
+    if gender is None:
+        return None
+    dos_text = get("date_of_service")
+    if type(dos_text) is not str or len(dos_text) != 10:
+        return None
+    try:
+        dos = dt.date.fromisoformat(dos_text)
+    except ValueError:
+        return None
+    fill = get("fill_number", 0)
+    days = get("days_supply")
+    daw = get("daw", 0)
+    if not (type(fill) is int and 0 <= fill <= 99 and type(days) is int and 1 <= days <= 999
+            and type(daw) is int and 0 <= daw <= 9):
+        return None
+    ndc = get("ndc")
+    if not (type(ndc) is str and len(ndc) == 11 and ndc.isascii() and ndc.isdigit()):
+        return None
+    quantity = _plain_amount(get("quantity"), QTY_SCALE)
+    if quantity is None or not 0 < quantity <= MAX_QUANTITY:
+        return None
+    money: list[int | None] = []
+    for name in _FAST_MONEY:
+        value = get(name)
+        cents = None if value is None else _plain_amount(value, 100)
+        if value is not None and cents is None:
+            return None
+        money.append(cents)
+    fee_text, coupon_text = get("dispensing_fee"), get("other_payer_amount")
+    fee = 0 if fee_text is None else _plain_amount(fee_text, 100)
+    coupon = 0 if coupon_text is None else _plain_amount(coupon_text, 100)
+    channel_text = get("channel", "retail")
+    channel = _CHANNELS.get(channel_text) if type(channel_text) is str else None
+    if fee is None or coupon is None or channel is None:
+        return None
+    return Claim(
+        transaction=_TRANSACTIONS[tx],
+        cardholder_id=data["cardholder_id"],
+        person_code=person.zfill(3),
+        date_of_birth=None,
+        gender=gender,
+        date_of_service=dos,
+        rx_number=data["rx_number"],
+        fill_number=fill,
+        ndc=ndc,
+        quantity=quantity,
+        days_supply=days,
+        daw=daw,
+        ingredient_cost=money[0],
+        dispensing_fee=fee,
+        usual_and_customary=money[1],
+        gross_amount_due=money[2],
+        pharmacy_id=data["pharmacy_id"],
+        channel=channel,
+        prescriber_id=get("prescriber_id"),
+        pa_number=get("pa_number"),
+        other_payer_amount=coupon,
+        group_id=get("group_id"),
+    )
 
 
 def _int_list(r: _Reader, name: str, hi: int) -> tuple[int, ...]:

@@ -33,10 +33,11 @@ class Member:
     first_name: str = ""
     last_name: str = ""
     lis_level: str | None = None  # Medicare Part D low-income subsidy level
+    member_id: str = field(init=False, compare=False)
+    """``CARDHOLDER-PERSON``, the key of the member's accumulators and history."""
 
-    @property
-    def member_id(self) -> str:
-        return f"{self.cardholder_id}-{self.person_code}"
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "member_id", f"{self.cardholder_id}-{self.person_code}")
 
 
 @dataclass(frozen=True, slots=True)
