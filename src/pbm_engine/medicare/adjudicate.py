@@ -163,8 +163,8 @@ def _adjudicate(engine: Engine, plan: PartDPlan, claim: Claim, member: Member,
     pa = engine.prior_auth(claim, member, drug, rejects, t)
     next_fill, dur = engine.um_edits(claim, member, edits, formulary, drug, pa, history,
                                      rejects, t)
-    rejects[:] = [_part_d_reject(code, message, drug) for code, message in rejects]
     if rejects:
+        rejects[:] = [_part_d_reject(code, message, drug) for code, message in rejects]
         alternatives: tuple[Alternative, ...] = ()
         if any(code in (Reject.STEP_THERAPY, Reject.NOT_ON_FORMULARY) for code, _ in rejects):
             alternatives = _alternatives(formulary, drug)
