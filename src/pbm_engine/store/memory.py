@@ -51,10 +51,11 @@ class MemoryStore:
 
     # ledger
     def fills(self, member_id: str, start: dt.date, end: dt.date) -> Iterable[Fill]:
+        """Active dispensing events in the window (accumulator carry-ins are not fills)."""
         out = []
         for i in self._by_member.get(member_id, ()):
             e = self._entries[i]
-            if e.reversed_on is None and start <= e.fill.date_of_service <= end:
+            if e.reversed_on is None and e.fill.ndc and start <= e.fill.date_of_service <= end:
                 out.append(e.fill)
         return out
 

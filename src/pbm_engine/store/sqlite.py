@@ -273,7 +273,7 @@ class SqliteStore:
         with self._lock, self._guard():
             rows = self._db.execute(
                 f"SELECT {_FILL_COLUMNS} FROM ledger WHERE member_id = ? AND status = 'active' "
-                "AND fill_date BETWEEN ? AND ? ORDER BY entry_id",
+                "AND fill_ndc != '' AND fill_date BETWEEN ? AND ? ORDER BY entry_id",
                 (member_id, start.isoformat(), end.isoformat())).fetchall()
         return [_fill(row) for row in rows]
 
