@@ -22,7 +22,12 @@ from typing import Any
 
 import orjson
 
+from pbm_engine.accumulators import MemberState, Totals
+from pbm_engine.book import Book
+from pbm_engine.engine import Engine
 from pbm_engine.errors import PbmError
+from pbm_engine.loader import load_book
+from pbm_engine.medicare.plans import PartDPlan
 from pbm_engine.money import fmt, to_cents
 from pbm_engine.result import ClaimResult
 from pbm_engine.textio import print_table, read_requests
@@ -113,6 +118,72 @@ def cmd_year(args: argparse.Namespace) -> int:
     return 0
 
 
+def resolve_plan(book: Book, plan_id: str, base: Path) -> PartDPlan:
+    """A Part D plan of the book, or one built on the fly: ``DS-YYYY`` is the Defined Standard
+    benefit of any year 2006-2026; ``CMS-CCCCC-PPP-SSS`` is any plan of the bundled SPUF."""
+    from pbm_engine.medicare.plans import load_part_d_plans
+
+    plan = book.part_d_plans.get(plan_id)
+    if plan is not None:
+        return plan
+    formulary = next(iter(book.formularies))
+    network = next(iter(book.networks))
+    if plan_id.startswith("DS-") and plan_id[3:].isdigit():
+        spec: dict[str, Any] = {"plan_id": plan_id, "defined_standard": int(plan_id[3:]),
+                                "formulary": formulary, "network": network}
+    elif plan_id.startswith("CMS-") and plan_id.count("-") == 3:
+        contract, plan_no, segment = plan_id[4:].split("-")
+        spec = {"plan_id": plan_id, "spuf": "pkg:cms_spuf_2026q2", "contract": contract,
+                "plan": plan_no, "segment": segment, "network": network,
+                "drug_master": formulary}
+    else:
+        raise ValueError(f"unknown Part D plan {plan_id!r}: use a plan of the book, DS-YYYY or "
+                         "CMS-CONTRACT-PLAN-SEGMENT")
+    plans = load_part_d_plans([spec], base, book)
+    book.part_d_plans.update(plans)
+    return plans[plan_id]
+
+
+class _Given:
+    """Accumulators given on the command line (a what-if, nothing stored)."""
+
+    def __init__(self, troop: int, gross: int) -> None:
+        self.value = MemberState(Totals(troop=troop, gross_drug_cost=gross))
+
+    def state(self, *args: object) -> MemberState:
+        return self.value
+
+
+def cmd_claim(args: argparse.Namespace) -> int:
+    """Price one fill for a what-if beneficiary against any Part D plan."""
+    import datetime as dt
+
+    from pbm_engine.eligibility import CoveragePeriod, Member
+
+    book = load_book(args.book)
+    plan = resolve_plan(book, args.plan, Path(args.book).parent)
+    day = dt.date.fromisoformat(args.date) if args.date else dt.date(plan.year, 6, 1)
+    book.registry.add(Member("WHATIF", "001", "WHATIF", plan.plan_id, dt.date(1955, 1, 1), 0,
+                             (CoveragePeriod(dt.date(plan.year, 1, 1),
+                                             dt.date(plan.year, 12, 31)),),
+                             lis_level=args.lis))
+    request = {"cardholder_id": "WHATIF", "date_of_service": day.isoformat(),
+               "rx_number": "1", "ndc": args.ndc, "quantity": args.quantity,
+               "days_supply": args.days, "pharmacy_id": "WHATIF", "channel": args.channel}
+    if args.cost is not None:  # a submitted price (the bundled price tables cover 2025-2026)
+        request |= {"ingredient_cost": args.cost, "dispensing_fee": args.fee}
+    view = _Given(to_cents(args.troop), to_cents(args.gross))
+    result = Engine(book, trace=True).adjudicate(request, accumulators=view)
+    print(f"{plan.name} ({plan.plan_id}); TrOOP {fmt(view.value.member.troop)}, gross "
+          f"{fmt(view.value.member.gross_drug_cost)} before; LIS {args.lis or 'none'}")
+    print_table(_HEADER, [result_row(1, result)], sys.stdout)
+    for line in result.trace:
+        print(f"  {line}")
+    if result.part_d is not None:
+        print("PDE: " + ", ".join(f"{k}={v}" for k, v in result.part_d.to_dict().items()))
+    return 0 if result.paid else 1
+
+
 def cmd_m3p(args: argparse.Namespace) -> int:
     from pbm_engine.medicare.m3p import m3p_schedule
     from pbm_engine.medicare.parameters import parameters_for
@@ -159,6 +230,23 @@ def add_commands(subparsers: Any) -> None:
     year.add_argument("--book", default=book, help="book file")
     year.add_argument("--claims", default=str(sample_partd_claims_path()), help="claim file")
     year.set_defaults(func=cmd_year)
+
+    claim = sub.add_parser("claim", help="price one fill against any plan: DS-YYYY "
+                           "(2006-2026), CMS-CONTRACT-PLAN-SEGMENT, or a plan of the book")
+    claim.add_argument("--plan", required=True, help="e.g. DS-2013, CMS-H1671-001-000")
+    claim.add_argument("--ndc", required=True, help="the drug")
+    claim.add_argument("--quantity", required=True, help="quantity dispensed")
+    claim.add_argument("--days", type=int, default=30, help="days supply (default 30)")
+    claim.add_argument("--channel", default="retail", help="retail, mail or specialty")
+    claim.add_argument("--date", help="date of service (default: June 1 of the plan year)")
+    claim.add_argument("--cost", help="ingredient cost submitted ($); needed for years the "
+                       "price tables do not cover")
+    claim.add_argument("--fee", default="0.00", help="dispensing fee submitted with --cost ($)")
+    claim.add_argument("--troop", default="0", help="TrOOP before the claim ($)")
+    claim.add_argument("--gross", default="0", help="gross covered drug cost before ($)")
+    claim.add_argument("--lis", help="LIS level: institutional, fbde, full, partial")
+    claim.add_argument("--book", default=book, help="book file (drugs, network, prices)")
+    claim.set_defaults(func=cmd_claim)
 
     m3p = sub.add_parser("m3p", help="Medicare Prescription Payment Plan monthly bills")
     m3p.add_argument("--election-month", type=int, required=True, help="1-12")
