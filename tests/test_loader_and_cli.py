@@ -96,3 +96,22 @@ def test_pbm_validate_and_config_error_exit_code(tmp_path: Path,
     bad = write(tmp_path, "book.yaml", "plans: [nope.yaml]\n")
     assert main(["validate", str(bad)]) == 2
     assert "file not found" in capsys.readouterr().err
+
+
+def test_validate_warns_about_unmeetable_rules(tmp_path: Path,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    for name in ("network.yaml", "prices.csv", "plan_agg.yaml", "members.yaml", "book.yaml"):
+        write(tmp_path, name, (SMALL / name).read_text())
+    formulary = (SMALL / "formulary.yaml").read_text().replace(
+        "  - {id: CLASS:A-GENERIC, name: Generic class A}",
+        "  - {id: CLASS:A-GENERIC, name: Generic class A}\n  - {id: CLASS:EMPTY}").replace(
+        "prerequisites: [CLASS:A-GENERIC]", "prerequisites: [CLASS:EMPTY]")
+    write(tmp_path, "formulary.yaml", formulary)
+    write(tmp_path, "plan_ppo.yaml", (SMALL / "plan_ppo.yaml").read_text().replace(
+        '  - {tier: 4, channel: specialty, bands: [{days: "1-30", coinsurance: "20", '
+        'min: "50.00", max: "200.00"}]}\n', ""))
+    assert main(["validate", str(tmp_path / "book.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "groups with no drugs: CLASS:EMPTY" in out
+    assert "step therapy on 1 drug(s) (e.g. 00000000005) needs CLASS:EMPTY" in out
+    assert "plan TEST-PPO: no cost share for tier(s) [4]" in out

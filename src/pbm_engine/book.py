@@ -47,3 +47,45 @@ class Book:
             ndcs.update(formulary.drugs)
         self.known_ndcs = frozenset(ndcs)
         return self
+
+    def warnings(self) -> list[str]:
+        """Things that load but probably are not what the plan administrator meant."""
+        out: list[str] = []
+        for formulary in self.formularies.values():
+            fid = formulary.formulary_id
+            empty = sorted(g for g in formulary.group_names if g not in formulary.by_group)
+            if empty:
+                out.append(f"formulary {fid}: groups with no drugs: {', '.join(empty)}")
+            unmet: dict[str, list[str]] = {}
+            for drug in formulary.drugs.values():
+                if drug.step_therapy and not any(
+                        formulary.by_group.get(g) for g in drug.step_therapy.prerequisites):
+                    key = ", ".join(sorted(drug.step_therapy.prerequisites))
+                    unmet.setdefault(key, []).append(drug.ndc)
+            for groups, ndcs in sorted(unmet.items()):
+                out.append(f"formulary {fid}: step therapy on {len(ndcs)} drug(s) (e.g. "
+                           f"{ndcs[0]}) needs {groups}, which has no drugs: only a PA or "
+                           "earlier fills of the same therapy can meet it")
+            lone = [d.ndc for d in formulary.drugs.values()
+                    if d.multi_source_brand and not formulary.generic_equivalents(d)]
+            if lone:
+                out.append(f"formulary {fid}: {len(lone)} multi-source brand(s) without a "
+                           f"covered generic equivalent (e.g. {lone[0]}): no brand penalty "
+                           "can be computed for them")
+        for plan in self.plans.values():
+            tiers = {d.tier for d in self.formularies[plan.formulary_id].drugs.values()}
+            missing = sorted(t for t in tiers
+                             if not any(k[0] == t for k in plan.schedule.cells))
+            if missing:
+                out.append(f"plan {plan.plan_id}: no cost share for tier(s) {missing}; "
+                           "claims for those drugs reject 70 (unless preventive at $0)")
+            for channel, days in sorted(plan.max_days_supply.items()):
+                bands = [b for (t, c), bs in plan.schedule.cells.items() if c is channel
+                         for b in bs]
+                if bands and max(b.max_days for b in bands) < days:
+                    out.append(f"plan {plan.plan_id}: {channel.value} allows {days} days but "
+                               f"its cost-share bands stop at {max(b.max_days for b in bands)}")
+        for member in self.registry.members.values():
+            if not member.coverage:
+                out.append(f"member {member.member_id}: no coverage periods")
+        return out

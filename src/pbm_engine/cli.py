@@ -202,9 +202,12 @@ def _opt(cents: int | None) -> str:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     book = load_book(args.book)
-    print(f"ok: {len(book.plans)} plans, {len(book.formularies)} formularies, "
+    print(f"ok: {len(book.plans)} plans, {len(book.part_d_plans)} Part D plans, "
+          f"{len(book.formularies)} formularies, "
           f"{sum(len(f.drugs) for f in book.formularies.values())} drugs, "
           f"{len(book.registry.members)} members")
+    for warning in book.warnings():
+        print(f"warning: {warning}")
     return 0
 
 
