@@ -200,6 +200,58 @@ def _opt(cents: int | None) -> str:
     return "" if cents is None else fmt(cents)
 
 
+def sample_proposed_book_path() -> Path:
+    return Path(str(resources.files("pbm_engine") / "data" / "sample" / "book_proposed.yaml"))
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from .compare import compare
+
+    before, after = load_book(args.before), load_book(args.after)
+    files = [Path(p) for p in args.claims] or [sample_claims_path()]
+    as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None
+    impact = compare(before, after, read_requests(files), as_of=as_of)
+    print(f"{impact.claims} transactions through {args.before} (before) and {args.after} "
+          "(after)\n")
+    paid = (str(impact.status_before.get("P", 0)), str(impact.status_after.get("P", 0)))
+    rows = [("paid claims", *paid, f"{int(paid[1]) - int(paid[0]):+d}")]
+    for name in ("total_price", "plan_pay", "patient_pay", "member_paid", "deductible_applied",
+                 "copay_amount", "coinsurance_amount", "product_selection_amount"):
+        a, b = impact.totals_before[name], impact.totals_after[name]
+        rows.append((name.replace("_", " "), fmt(a), fmt(b), ("+" if b >= a else "") + fmt(b - a)))
+    print_table(("", "before", "after", "change"), rows, sys.stdout)
+    print(f"\n{len(impact.changes)} claims answer differently ({impact.newly_rejected} newly "
+          f"rejected, {impact.newly_paid} newly paid)")
+    shown = sorted(impact.changes, key=lambda c: -abs(c.patient_pay_delta))[: args.show]
+    if shown:
+        print()
+        header = ("#", "member", "rx/fill", "drug", "status", "patient pay", "plan pay",
+                  "changed")
+        table = []
+        for c in sorted(shown, key=lambda c: c.index):
+            a, b = c.before, c.after
+            table.append((
+                str(c.index), f"{a.cardholder_id}-{a.person_code}",
+                f"{a.rx_number}/{a.fill_number}", (a.drug_name or b.drug_name or a.ndc)[:24],
+                f"{a.status.value}->{b.status.value}" + (
+                    f" {','.join(b.reject_codes)}" if b.rejects and not b.paid else ""),
+                f"{fmt(a.patient_pay) if a.paid else '-'} -> "
+                f"{fmt(b.patient_pay) if b.paid else '-'}",
+                f"{fmt(a.plan_pay) if a.paid else '-'} -> {fmt(b.plan_pay) if b.paid else '-'}",
+                ",".join(c.changed)))
+        print_table(header, table, sys.stdout)
+    if args.out:
+        out = Path(args.out)
+        out.parent.mkdir(parents=True, exist_ok=True)
+        with out.open("wb") as handle:
+            for c in impact.changes:
+                handle.write(orjson.dumps({"index": c.index, "changed": list(c.changed),
+                                           "before": c.before.to_dict(),
+                                           "after": c.after.to_dict()}) + b"\n")
+        print(f"\nchanged claims written to {out}")
+    return 0
+
+
 def cmd_validate(args: argparse.Namespace) -> int:
     book = load_book(args.book)
     print(f"ok: {len(book.plans)} plans, {len(book.part_d_plans)} Part D plans, "
@@ -255,6 +307,19 @@ def build_parser() -> argparse.ArgumentParser:
         if name == "accumulators":
             cmd.add_argument("--date", help="as of this date (default: today)")
         cmd.set_defaults(func=func)
+
+    cmp_ = sub.add_parser("compare", help="the impact of a plan change: the same claims "
+                          "through two books")
+    cmp_.add_argument("claims", nargs="*", help="claim files (default: the bundled sample "
+                      "claims)")
+    cmp_.add_argument("--before", default=str(sample_book_path()), help="current book")
+    cmp_.add_argument("--after", default=str(sample_proposed_book_path()),
+                      help="proposed book (default: the sample's proposed PPO design)")
+    cmp_.add_argument("--as-of", help="processing date for the post-dated and timely-filing edits")
+    cmp_.add_argument("--show", type=int, default=15, help="changed claims to list (largest "
+                      "member-cost changes first)")
+    cmp_.add_argument("--out", help="write every changed claim, before and after (JSON lines)")
+    cmp_.set_defaults(func=cmd_compare)
 
     val = sub.add_parser("validate", help="load and check a book and every file it lists")
     val.add_argument("book", nargs="?", default=str(sample_book_path()))
