@@ -595,6 +595,67 @@ def _lookup(
     return cell
 
 
+def _assemble(
+    params: PartDParameters,
+    state: BeneficiaryState,
+    claim: ClaimFacts,
+    portions: tuple[PhasePortion, ...],
+    gdcb: Cents,
+    plan_cost_share: Cents,
+    discount: Cents,
+    counts: bool,
+    lis_share: Cents,
+    beginning: BenefitPhase,
+    ending: BenefitPhase,
+) -> PhaseResult:
+    """The PDE amounts of a split once its rounded portions and LIS share are known (shared by
+    the exact walk and the integer fast paths, so all three finish the same way)."""
+    gross = claim.gross
+    gdca = gross - gdcb
+    lics = plan_cost_share - lis_share
+    other = min(claim.other_troop_amount, lis_share)
+    patient_pay = lis_share - other
+    troop_delta = plan_cost_share + (discount if counts else 0)
+    if gdca == 0:
+        code = CatastrophicCode.NONE
+    elif state.troop >= params.oop_threshold:
+        code = CatastrophicCode.ABOVE
+    else:
+        code = CatastrophicCode.ATTACHMENT
+    subsidy = 0
+    if claim.selected_drug and params.selected_drug_subsidy:
+        initial = sum(p.gross for p in portions if p.phase is BenefitPhase.INITIAL)
+        subsidy = apply_rate(initial, params.selected_drug_subsidy)
+    return PhaseResult(
+        year=params.year,
+        portions=portions,
+        gross_drug_cost=gross,
+        gdcb=gdcb,
+        gdca=gdca,
+        plan_cost_share=plan_cost_share,
+        patient_pay=patient_pay,
+        other_troop_amount=other,
+        lics=lics,
+        plro=0,
+        covered_plan_paid=gross - patient_pay - other - lics - discount,
+        non_covered_plan_paid=0,
+        manufacturer_discount=discount,
+        discount_counts_toward_troop=counts,
+        reinsurance_eligible=gdca,
+        selected_drug_subsidy=subsidy,
+        troop_delta=troop_delta,
+        gross_delta=gross,
+        catastrophic_code=code,
+        beginning_phase=beginning,
+        ending_phase=ending,
+        troop_before=state.troop,
+        troop_after=state.troop + troop_delta,
+        gross_before=state.gross,
+        gross_after=state.gross + gross,
+        applicable_drug=claim.applicable_drug,
+    )
+
+
 def _single_step(
     params: PartDParameters,
     design: BenefitDesign,
@@ -740,52 +801,12 @@ def _single_step(
         gdcb, cost_below, cost_above = 0, 0, cost_share
     else:
         gdcb, cost_below, cost_above = gross, cost_share, 0
-    gdca = gross - gdcb
     if lis is None:
         lis_share = cost_share
     else:
         lis_share = _lis_share(lis, state, claim, design, policy, gdcb, cost_below, cost_above)
-    lics = cost_share - lis_share
-    other = min(claim.other_troop_amount, lis_share)
-    patient_pay = lis_share - other
-    troop_delta = cost_share + discount if counts else cost_share
-    if gdca == 0:
-        code = CatastrophicCode.NONE
-    elif troop >= params.oop_threshold:
-        code = CatastrophicCode.ABOVE
-    else:
-        code = CatastrophicCode.ATTACHMENT
-    subsidy = 0
-    if claim.selected_drug and params.selected_drug_subsidy:
-        subsidy = apply_rate(gross if phase is _INITIAL else 0, params.selected_drug_subsidy)
-    return PhaseResult(
-        year=params.year,
-        portions=(PhasePortion(phase, gross, cost_share, discount),),
-        gross_drug_cost=gross,
-        gdcb=gdcb,
-        gdca=gdca,
-        plan_cost_share=cost_share,
-        patient_pay=patient_pay,
-        other_troop_amount=other,
-        lics=lics,
-        plro=0,
-        covered_plan_paid=gross - patient_pay - other - lics - discount,
-        non_covered_plan_paid=0,
-        manufacturer_discount=discount,
-        discount_counts_toward_troop=counts,
-        reinsurance_eligible=gdca,
-        selected_drug_subsidy=subsidy,
-        troop_delta=troop_delta,
-        gross_delta=gross,
-        catastrophic_code=code,
-        beginning_phase=phase,
-        ending_phase=phase,
-        troop_before=troop,
-        troop_after=troop + troop_delta,
-        gross_before=gdc,
-        gross_after=gdc + gross,
-        applicable_drug=claim.applicable_drug,
-    )
+    return _assemble(params, state, claim, (PhasePortion(phase, gross, cost_share, discount),),
+                     gdcb, cost_share, discount, counts, lis_share, phase, phase)
 
 
 # Exact ratios as (numerator, denominator) pairs of ints, denominator > 0, never reduced: the
@@ -1030,7 +1051,6 @@ def _q_result(
         if portion.phase is not _CAT:
             gdcb += portion.gross
             cost_below += portion.cost_share
-    gdca = gross - gdcb
     cost_above = plan_cost_share - cost_below
     if lis is None:
         lis_share = plan_cost_share
@@ -1045,48 +1065,8 @@ def _q_result(
         lis_share = _lis_share(
             lis, state, claim, design, policy, gross_below, cost_below, cost_above
         )
-    lics = plan_cost_share - lis_share
-    other = min(claim.other_troop_amount, lis_share)
-    patient_pay = lis_share - other
-    troop_delta = plan_cost_share + (discount if counts else 0)
-    if gdca == 0:
-        code = CatastrophicCode.NONE
-    elif state.troop >= params.oop_threshold:
-        code = CatastrophicCode.ABOVE
-    else:
-        code = CatastrophicCode.ATTACHMENT
-    subsidy = 0
-    if claim.selected_drug and params.selected_drug_subsidy:
-        initial = sum(p.gross for p in portions if p.phase is _INITIAL)
-        subsidy = apply_rate(initial, params.selected_drug_subsidy)
-    return PhaseResult(
-        year=params.year,
-        portions=portions,
-        gross_drug_cost=gross,
-        gdcb=gdcb,
-        gdca=gdca,
-        plan_cost_share=plan_cost_share,
-        patient_pay=patient_pay,
-        other_troop_amount=other,
-        lics=lics,
-        plro=0,
-        covered_plan_paid=gross - patient_pay - other - lics - discount,
-        non_covered_plan_paid=0,
-        manufacturer_discount=discount,
-        discount_counts_toward_troop=counts,
-        reinsurance_eligible=gdca,
-        selected_drug_subsidy=subsidy,
-        troop_delta=troop_delta,
-        gross_delta=gross,
-        catastrophic_code=code,
-        beginning_phase=merged[0][0],
-        ending_phase=merged[-1][0],
-        troop_before=state.troop,
-        troop_after=state.troop + troop_delta,
-        gross_before=state.gross,
-        gross_after=state.gross + gross,
-        applicable_drug=claim.applicable_drug,
-    )
+    return _assemble(params, state, claim, portions, gdcb, plan_cost_share, discount, counts,
+                     lis_share, merged[0][0], merged[-1][0])
 
 
 def _q_adjust(parts: list[int], delta: int, positive: list[bool]) -> bool:
@@ -1245,7 +1225,6 @@ def _result(
     )
     below = [p for p in portions if p.phase is not BenefitPhase.CATASTROPHIC]
     gdcb = sum(p.gross for p in below)
-    gdca = gross - gdcb
     cost_below = sum(p.cost_share for p in below)
     cost_above = plan_cost_share - cost_below
 
@@ -1257,53 +1236,11 @@ def _result(
         lis_share = _lis_share(
             lis, state, claim, design, policy, gross_below, cost_below, cost_above
         )
-    lics = plan_cost_share - lis_share
-    other = min(claim.other_troop_amount, lis_share)
-    patient_pay = lis_share - other
-    troop_delta = plan_cost_share + (discount if counts else 0)
-    covered_plan_paid = gross - patient_pay - other - lics - discount
-
     start = phase_of(params, design, state.troop, state.gross)
     beginning = merged[0].phase if merged else start
     ending = merged[-1].phase if merged else start
-    if gdca == 0:
-        code = CatastrophicCode.NONE
-    elif state.troop >= params.oop_threshold:
-        code = CatastrophicCode.ABOVE
-    else:
-        code = CatastrophicCode.ATTACHMENT
-    subsidy = 0
-    if claim.selected_drug and params.selected_drug_subsidy:
-        initial = sum(p.gross for p in portions if p.phase is BenefitPhase.INITIAL)
-        subsidy = apply_rate(initial, params.selected_drug_subsidy)
-    return PhaseResult(
-        year=params.year,
-        portions=portions,
-        gross_drug_cost=gross,
-        gdcb=gdcb,
-        gdca=gdca,
-        plan_cost_share=plan_cost_share,
-        patient_pay=patient_pay,
-        other_troop_amount=other,
-        lics=lics,
-        plro=0,
-        covered_plan_paid=covered_plan_paid,
-        non_covered_plan_paid=0,
-        manufacturer_discount=discount,
-        discount_counts_toward_troop=counts,
-        reinsurance_eligible=gdca,
-        selected_drug_subsidy=subsidy,
-        troop_delta=troop_delta,
-        gross_delta=gross,
-        catastrophic_code=code,
-        beginning_phase=beginning,
-        ending_phase=ending,
-        troop_before=state.troop,
-        troop_after=state.troop + troop_delta,
-        gross_before=state.gross,
-        gross_after=state.gross + gross,
-        applicable_drug=claim.applicable_drug,
-    )
+    return _assemble(params, state, claim, portions, gdcb, plan_cost_share, discount, counts,
+                     lis_share, beginning, ending)
 
 
 def _adjust(parts: list[int], delta: int, merged: list[_Piece]) -> None:
