@@ -43,6 +43,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterator, Mapping
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from pbm_engine.accumulators import AccumulatorView, HistoryView, Totals
@@ -81,6 +82,7 @@ LIS_ALIASES: dict[str, LisLevel | None] = {
 """Accepted ``Member.lis_level`` strings (normalized) and the level each means."""
 
 
+@cache  # one lookup per claim, a handful of distinct arguments
 def lis_level_of(text: str | None, year: int) -> LisLevel | None:
     """The LIS level of a member's ``lis_level`` string in a plan year; ValueError if unknown."""
     if text is None:

@@ -479,6 +479,7 @@ def load_lis_table(path: Path | None = None) -> Mapping[tuple[int, LisLevel], Li
     return MappingProxyType(out)
 
 
+@cache  # called for every LIS claim; the table is immutable
 def lis_for(year: int, level: LisLevel) -> LisCostShare:
     """LIS cost sharing for a plan year and level.
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
 import datetime as dt
 import threading
@@ -22,6 +23,7 @@ class MemoryStore:
         self._entries: list[LedgerEntry] = []
         self._by_key: dict[ClaimKey, list[int]] = {}
         self._by_member: dict[str, list[int]] = {}
+        self._by_date: dict[str, list[tuple[dt.date, int]]] = {}  # per member, sorted
         self._lock = threading.RLock()
 
     @contextmanager
@@ -52,10 +54,15 @@ class MemoryStore:
     # ledger
     def fills(self, member_id: str, start: dt.date, end: dt.date) -> Iterable[Fill]:
         """Active dispensing events in the window (accumulator carry-ins are not fills)."""
+        dated = self._by_date.get(member_id)
+        if not dated:
+            return []
+        lo = bisect.bisect_left(dated, (start, -1))
+        hi = bisect.bisect_right(dated, (end, len(self._entries)))
         out = []
-        for i in self._by_member.get(member_id, ()):
+        for _, i in sorted(dated[lo:hi], key=lambda pair: pair[1]):  # ledger order, as SQLite
             e = self._entries[i]
-            if e.reversed_on is None and e.fill.ndc and start <= e.fill.date_of_service <= end:
+            if e.reversed_on is None and e.fill.ndc:
                 out.append(e.fill)
         return out
 
@@ -76,6 +83,8 @@ class MemoryStore:
         self._entries.append(entry)
         self._by_key.setdefault(entry.key, []).append(entry.entry_id - 1)
         self._by_member.setdefault(entry.member_id, []).append(entry.entry_id - 1)
+        bisect.insort(self._by_date.setdefault(entry.member_id, []),
+                      (entry.fill.date_of_service, entry.entry_id - 1))
         return entry
 
     def mark_reversed(self, entry_id: int, on: dt.date) -> None:
