@@ -173,3 +173,24 @@ def test_cli_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     assert "P=3" in capsys.readouterr().out  # the 3 reversed claims pay again
     with SqliteStore(db) as store:
         assert_consistent(store)
+
+
+def test_group_commit_gives_the_same_answers_and_state(tmp_path: Path,
+                                                       sample_engine: Engine) -> None:
+    """Grouping claims into one transaction changes durability, never the answers."""
+    from pbm_engine.cli import sample_claims_path
+    from pbm_engine.textio import read_requests
+
+    requests = list(read_requests([sample_claims_path()]))
+    answers = []
+    for group, name in ((1, "one.db"), (7, "seven.db")):
+        store = SqliteStore(tmp_path / name)
+        try:
+            results = list(Processor(sample_engine, store).submit_many(
+                requests, commit_every=group))
+            answers.append(([r.to_dict() for r in results],
+                            sorted((e.entry_id, e.delta, e.reversed_on)
+                                   for e in store.entries())))
+        finally:
+            store.close()
+    assert answers[0] == answers[1]
