@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from pbm_engine.book import Book
 from pbm_engine.engine import Engine
 from pbm_engine.loader import load_book
 
 SMALL_BOOK = Path(__file__).parent / "fixtures" / "small" / "book.yaml"
+
+# CI runs the same examples every time (a red CI must mean a change broke something) and does
+# not fail a run because a shared machine was slow to generate data; locally, Hypothesis keeps
+# exploring new examples on every run.
+settings.register_profile("ci", derandomize=True, deadline=None, print_blob=True,
+                          suppress_health_check=[HealthCheck.too_slow])
+if os.environ.get("CI"):
+    settings.load_profile("ci")
 
 
 @pytest.fixture(scope="session")
