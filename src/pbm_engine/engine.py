@@ -36,7 +36,6 @@ from .substitution import cost_share_tier, generic_arm, penalty_applies
 from .trace import Trace
 
 _ZERO_RULE = CostShareRule(copay=0)
-_LOOKBACK_RTS = 400  # days of history read for refill-too-soon
 
 
 class Engine:
