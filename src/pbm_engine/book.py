@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from .eligibility import Registry
 from .errors import ConfigError
+from .federal import plan_warnings
 from .formulary.model import Formulary
 from .plan import Plan
 from .pricing.contract import Network
@@ -73,6 +74,7 @@ class Book:
                            f"covered generic equivalent (e.g. {lone[0]}): no brand penalty "
                            "can be computed for them")
         for plan in self.plans.values():
+            out.extend(plan_warnings(plan))
             tiers = {d.tier for d in self.formularies[plan.formulary_id].drugs.values()}
             missing = sorted(t for t in tiers
                              if not any(k[0] == t for k in plan.schedule.cells))

@@ -184,6 +184,8 @@ class PlanModel(_Money):
     annual_benefit_max: Money | None = None
     specialty_channel_required: bool = True
     hdhp: bool = False
+    year: int | None = Field(None, ge=2000, le=2100,
+                             description="plan year of the design, for federal-limit checks")
     dur: DurModel = DurModel()
 
     def to_plan(self) -> Plan:
@@ -245,6 +247,7 @@ class PlanModel(_Money):
             annual_benefit_max=_money(self.annual_benefit_max),
             specialty_channel_required=self.specialty_channel_required,
             hdhp=self.hdhp,
+            year=self.year,
             dur=self.dur.to_policy(),
         )
 

@@ -139,6 +139,7 @@ class Plan:
     annual_benefit_max: Cents | None = None  # plan-paid maximum per member per year (520-FK)
     specialty_channel_required: bool = True
     hdhp: bool = False
+    year: int | None = None  # the plan year the design is for (federal-limit checks)
     dur: DurPolicy = field(default_factory=DurPolicy)
     description: str = ""
 
