@@ -170,7 +170,8 @@ class Engine:
         pa = self.prior_auth(claim, member, drug, rejects, t)
         next_fill, dur = self.um_edits(claim, member, plan, formulary, drug, pa, history,
                                        rejects, t)
-        rule = self._cost_share_rule(claim, plan, formulary, drug, rejects)
+        tier = cost_share_tier(plan, formulary, drug, claim.daw)
+        rule = self._cost_share_rule(claim, plan, tier, drug, rejects)
         alternatives: tuple[Alternative, ...] = ()
         if any(code in (Reject.STEP_THERAPY, Reject.NOT_ON_FORMULARY) for code, _ in rejects):
             alternatives = _alternatives(formulary, drug)
@@ -178,7 +179,8 @@ class Engine:
             return self._reject_claim(claim, rejects, member=member, plan=plan, drug=drug,
                                       alternatives=alternatives, next_fill=next_fill, dur=dur)
         assert rule is not None
-        return self._price_and_share(claim, member, plan, formulary, drug, rule, accumulators, t)
+        return self._price_and_share(claim, member, plan, formulary, drug, tier, rule,
+                                     accumulators, t)
 
     # -- edits -------------------------------------------------------------------------------
 
@@ -196,9 +198,8 @@ class Engine:
         return utilization.um_edits(claim, member, plan, formulary, drug, pa, history, rejects,
                                     t)
 
-    def _cost_share_rule(self, claim: Claim, plan: Plan, formulary: Formulary, drug: Drug,
+    def _cost_share_rule(self, claim: Claim, plan: Plan, tier: int, drug: Drug,
                          rejects: list[tuple[str, str]]) -> CostShareRule | None:
-        tier = cost_share_tier(plan, formulary, drug, claim.daw)
         rule = plan.schedule.rule(tier, claim.channel, claim.days_supply)
         if rule is None:
             if drug.preventive and plan.preventive_zero:
@@ -220,7 +221,8 @@ class Engine:
                            max_claim_cost, t)
 
     def _price_and_share(self, claim: Claim, member: Member, plan: Plan, formulary: Formulary,
-                         drug: Drug, rule: CostShareRule, accumulators: AccumulatorView,
+                         drug: Drug, tier: int, rule: CostShareRule,
+                         accumulators: AccumulatorView,
                          t: Trace) -> ClaimResult:
         book = self.book
         dos = claim.date_of_service
@@ -253,7 +255,6 @@ class Engine:
         ded_left = remaining(plan.deductible, state.member.deductible, state.family.deductible,
                              family)
         oop_left = remaining(plan.oop_max, state.member.oop, state.family.oop, family)
-        tier = cost_share_tier(plan, formulary, drug, claim.daw)
         exempt = (tier in plan.deductible_exempt_tiers
                   or (drug.insulin and plan.insulin_deductible_exempt))
         zero = drug.preventive and plan.preventive_zero

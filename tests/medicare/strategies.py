@@ -103,3 +103,18 @@ def designs(draw: st.DrawFn) -> BenefitDesign:
         deductible=draw(st.one_of(st.none(), st.integers(0, 40_000))),
         deductible_exempt_tiers=draw(st.sets(st.sampled_from([1, 2, 3]))),
     )
+
+
+@st.composite
+def scenarios(draw: st.DrawFn):  # type: ignore[no-untyped-def]
+    """(parameters, design, state, claim, policy) for any supported year."""
+    from pbm_engine.medicare import parameters_for
+
+    year = draw(YEARS)
+    return (
+        parameters_for(year),
+        draw(designs()),
+        draw(states(year)),
+        draw(claims()),
+        draw(policies),
+    )

@@ -23,7 +23,7 @@ from pbm_engine.medicare import (
 )
 from pbm_engine.medicare.phases import _multi_step, _single_step, _split
 
-from .strategies import MONEY, YEARS, claims, designs, policies, states
+from .strategies import MONEY, YEARS, claims, designs, policies, scenarios, states
 
 
 @st.composite
@@ -88,20 +88,8 @@ def _check_path(case: Any, path: Any) -> None:
         assert fast == slow
 
 
-@st.composite
-def anywhere(draw: st.DrawFn):  # type: ignore[no-untyped-def]
-    year = draw(YEARS)
-    return (
-        parameters_for(year),
-        draw(designs()),
-        draw(states(year)),
-        draw(claims()),
-        draw(policies),
-    )
-
-
 @settings(max_examples=1000, deadline=None)
-@given(anywhere())
+@given(scenarios())
 def test_split_fast_equals_the_general_walk_anywhere(case) -> None:  # type: ignore[no-untyped-def]
     _check_fast(case)
 
@@ -113,13 +101,13 @@ def test_split_fast_equals_the_general_walk_near_boundaries(case) -> None:  # ty
 
 
 @settings(max_examples=800, deadline=None)
-@given(st.one_of(anywhere(), near_a_boundary()))
+@given(st.one_of(scenarios(), near_a_boundary()))
 def test_single_step_equals_the_general_walk(case) -> None:  # type: ignore[no-untyped-def]
     _check_path(case, _single_step)
 
 
 @settings(max_examples=800, deadline=None)
-@given(st.one_of(anywhere(), near_a_boundary()))
+@given(st.one_of(scenarios(), near_a_boundary()))
 def test_multi_step_equals_the_general_walk(case) -> None:  # type: ignore[no-untyped-def]
     _check_path(case, _multi_step)
 

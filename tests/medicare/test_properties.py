@@ -16,25 +16,13 @@ from pbm_engine.medicare import (
     split_claim,
 )
 
-from .strategies import YEARS, claims, designs, lis_levels, policies, states
+from .strategies import YEARS, claims, designs, lis_levels, policies, scenarios, states
 
 DS = BenefitDesign.defined_standard()
 
 
-@st.composite
-def scenario(draw: st.DrawFn):  # type: ignore[no-untyped-def]
-    year = draw(YEARS)
-    return (
-        parameters_for(year),
-        draw(designs()),
-        draw(states(year)),
-        draw(claims()),
-        draw(policies),
-    )
-
-
 @settings(max_examples=400, deadline=None)
-@given(scenario())
+@given(scenarios())
 def test_every_result_balances(case) -> None:  # type: ignore[no-untyped-def]
     """PDE identity, GDCB + GDCA == gross and the accumulator postings, on every result."""
     params, design, state, claim, policy = case
@@ -159,7 +147,7 @@ def test_lis_pays_the_lesser_and_troop_gets_the_full_share(year: int, data: st.D
 
 
 @settings(max_examples=600, deadline=None)
-@given(scenario())
+@given(scenarios())
 def test_single_phase_fast_path_equals_the_general_walk(case) -> None:  # type: ignore[no-untyped-def]
     """The integer-light fast path for claims inside one phase gives exactly the same result."""
     from pbm_engine.medicare.phases import _split
