@@ -28,11 +28,11 @@ sys.path.insert(0, str(Path(__file__).parent))
 from workload import claim_mix
 
 from pbm_engine.book import Book
-from pbm_engine.eligibility import CoveragePeriod, Member
+from pbm_engine.cli.partd import sample_partd_book_path
+from pbm_engine.eligibility.members import CoveragePeriod, Member
 from pbm_engine.engine import Engine
-from pbm_engine.loader import load_book, load_sample_book
-from pbm_engine.medicare.cli import sample_partd_book_path
 from pbm_engine.processor import Processor
+from pbm_engine.sources.loader import load_book, load_sample_book
 from pbm_engine.store.memory import MemoryStore
 
 PLANS = (("DS-2026", 2026), ("DS-2019", 2019), ("CMS-S5743-001-000", 2026),

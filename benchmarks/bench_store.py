@@ -24,10 +24,10 @@ from pathlib import Path
 from typing import Any
 
 from pbm_engine.book import Book
-from pbm_engine.eligibility import CoveragePeriod, Member
+from pbm_engine.eligibility.members import CoveragePeriod, Member
 from pbm_engine.engine import Engine
-from pbm_engine.loader import load_sample_book
 from pbm_engine.processor import Processor
+from pbm_engine.sources.loader import load_sample_book
 from pbm_engine.store.base import Store
 from pbm_engine.store.memory import MemoryStore
 from pbm_engine.store.sqlite import SqliteStore

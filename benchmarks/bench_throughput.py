@@ -23,8 +23,8 @@ sys.path.insert(0, str(Path(__file__).parent))
 from workload import add_members, claim_mix
 
 from pbm_engine.engine import Engine
-from pbm_engine.loader import load_sample_book
 from pbm_engine.processor import Processor
+from pbm_engine.sources.loader import load_sample_book
 from pbm_engine.store.memory import MemoryStore
 
 REPEATS = 3  # the machine is shared: report the best and the median of three passes

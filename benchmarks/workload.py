@@ -7,7 +7,7 @@ import random
 from typing import Any
 
 from pbm_engine.book import Book
-from pbm_engine.eligibility import CoveragePeriod, Member
+from pbm_engine.eligibility.members import CoveragePeriod, Member
 from pbm_engine.formulary.model import Coverage
 
 

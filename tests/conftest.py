@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, settings
 
 from pbm_engine.book import Book
 from pbm_engine.engine import Engine
-from pbm_engine.loader import load_book
+from pbm_engine.sources.loader import load_book
 
 SMALL_BOOK = Path(__file__).parent / "fixtures" / "small" / "book.yaml"
 

@@ -7,10 +7,11 @@ from pathlib import Path
 import orjson
 import pytest
 
-from pbm_engine.cli import main, sample_claims_path
-from pbm_engine.compare import compare
-from pbm_engine.loader import load_book, load_sample_book
-from pbm_engine.textio import read_requests
+from pbm_engine.admin.compare import compare
+from pbm_engine.cli import main
+from pbm_engine.cli.claims import sample_claims_path
+from pbm_engine.cli.textio import read_requests
+from pbm_engine.sources.loader import load_book, load_sample_book
 
 PROPOSED = Path(__file__).parent.parent / "src/pbm_engine/data/sample/book_proposed.yaml"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from pbm_engine.federal import limits_for, plan_warnings
-from pbm_engine.loader import load_sample_book
-from pbm_engine.plan import Limit
+from pbm_engine.benefit.federal import limits_for, plan_warnings
+from pbm_engine.benefit.plan import Limit
+from pbm_engine.sources.loader import load_sample_book
 
 
 def test_limits_by_year() -> None:

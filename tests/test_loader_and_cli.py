@@ -9,7 +9,7 @@ import pytest
 
 from pbm_engine.cli import main
 from pbm_engine.errors import ConfigError
-from pbm_engine.loader import load_book, load_plan, load_sample_book
+from pbm_engine.sources.loader import load_book, load_plan, load_sample_book
 
 SMALL = Path(__file__).parent / "fixtures" / "small"
 

@@ -8,9 +8,9 @@ import orjson
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from pbm_engine.benefit.costshare import remaining
 from pbm_engine.book import Book
 from pbm_engine.claim import FIELDS
-from pbm_engine.costshare import remaining
 from pbm_engine.engine import Engine
 from pbm_engine.processor import Processor
 from pbm_engine.result import ClaimResult

@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from pbm_engine.engine import Engine
-from pbm_engine.loader import load_book, load_sample_book
 from pbm_engine.processor import Processor
+from pbm_engine.sources.loader import load_book, load_sample_book
 from pbm_engine.store.memory import MemoryStore
 
 SCENARIOS = sorted((Path(__file__).parent.parent / "scenarios").glob("*.yaml"))

@@ -3,17 +3,23 @@
 The public API.  Everything else is importable but may change between minor versions.
 """
 
-from .accumulators import EMPTY, Fill, MemberState, StaticHistory, Totals
-from .book import Book
-from .claim import Claim, ClaimKey, Issue, parse_claim
-from .codes import DAW, Basis, Channel, Reject, Status, Transaction, reject_description
-from .engine import Engine
-from .errors import ConfigError, PbmError, StoreError, UsageError
-from .loader import load_book, load_formulary, load_plan, load_sample_book, sample_book_path
-from .money import Cents, fmt, to_cents, to_decimal
-from .processor import Processor
-from .result import ClaimResult, RejectInfo
-from .store.memory import MemoryStore
+from pbm_engine.accumulators import EMPTY, Fill, MemberState, StaticHistory, Totals
+from pbm_engine.book import Book
+from pbm_engine.claim import Claim, ClaimKey, Issue, parse_claim
+from pbm_engine.codes import DAW, Basis, Channel, Reject, Status, Transaction, reject_description
+from pbm_engine.engine import Engine
+from pbm_engine.errors import ConfigError, PbmError, StoreError, UsageError
+from pbm_engine.money import Cents, fmt, to_cents, to_decimal
+from pbm_engine.processor import Processor
+from pbm_engine.result import ClaimResult, RejectInfo
+from pbm_engine.sources.loader import (
+    load_book,
+    load_formulary,
+    load_plan,
+    load_sample_book,
+    sample_book_path,
+)
+from pbm_engine.store.memory import MemoryStore
 
 __all__ = [
     "DAW",

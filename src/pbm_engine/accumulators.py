@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-from .money import Cents
+from pbm_engine.money import Cents
 
 
 @dataclass(frozen=True, slots=True)

@@ -9,16 +9,16 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .eligibility import Registry
-from .errors import ConfigError
-from .federal import plan_warnings
-from .formulary.model import Formulary
-from .plan import Plan
-from .pricing.contract import Network
-from .pricing.prices import PriceIndex
+from pbm_engine.benefit.federal import plan_warnings
+from pbm_engine.benefit.plan import Plan
+from pbm_engine.eligibility.members import Registry
+from pbm_engine.errors import ConfigError
+from pbm_engine.formulary.model import Formulary
+from pbm_engine.pricing.contract import Network
+from pbm_engine.pricing.prices import PriceIndex
 
 if TYPE_CHECKING:
-    from .medicare.plans import PartDPlan
+    from pbm_engine.medicare.plans import PartDPlan
 
 
 @dataclass(slots=True)

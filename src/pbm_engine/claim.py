@@ -12,9 +12,9 @@ from collections.abc import Container, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .codes import Channel, Reject, Transaction
-from .money import QTY_SCALE, Cents, fmt, fmt_scaled, scaled
-from .ndc import NdcError, normalize
+from pbm_engine.codes import Channel, Reject, Transaction
+from pbm_engine.money import QTY_SCALE, Cents, fmt, fmt_scaled, scaled
+from pbm_engine.ndc import NdcError, normalize
 
 # name -> (D.0 field id, reject code when missing or invalid)
 FIELDS: dict[str, tuple[str, str]] = {

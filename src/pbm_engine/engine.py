@@ -19,21 +19,21 @@ from typing import Any
 
 import orjson
 
-from .accumulators import EMPTY, AccumulatorView, Fill, HistoryView, MemberState, Totals
-from .book import Book
-from .claim import Claim, Issue, parse_claim
-from .codes import Reject, Status, Transaction
-from .costshare import CostShare, compute, remaining
-from .edits import utilization
-from .eligibility import Member, PriorAuth, coverage_reject
-from .formulary.model import Drug, Formulary
-from .money import Cents, fmt
-from .plan import AssistancePolicy, CostShareRule, DawPolicy, Plan
-from .pricing.claim_price import price_claim
-from .pricing.contract import Arm, Network
-from .result import Alternative, ClaimResult, DurResponse, RejectInfo
-from .substitution import cost_share_tier, generic_arm, penalty_applies
-from .trace import Trace
+from pbm_engine.accumulators import EMPTY, AccumulatorView, Fill, HistoryView, MemberState, Totals
+from pbm_engine.benefit.costshare import CostShare, compute, remaining
+from pbm_engine.benefit.plan import AssistancePolicy, CostShareRule, DawPolicy, Plan
+from pbm_engine.book import Book
+from pbm_engine.claim import Claim, Issue, parse_claim
+from pbm_engine.codes import Reject, Status, Transaction
+from pbm_engine.edits import utilization
+from pbm_engine.eligibility.members import Member, PriorAuth, coverage_reject
+from pbm_engine.formulary.model import Drug, Formulary
+from pbm_engine.formulary.substitution import cost_share_tier, generic_arm, penalty_applies
+from pbm_engine.money import Cents, fmt
+from pbm_engine.pricing.claim_price import price_claim
+from pbm_engine.pricing.contract import Arm, Network
+from pbm_engine.result import Alternative, ClaimResult, DurResponse, RejectInfo
+from pbm_engine.trace import Trace
 
 _ZERO_RULE = CostShareRule(copay=0)
 
@@ -375,7 +375,7 @@ class Engine:
             return self._reject_claim(claim, [(Reject.PATIENT_NOT_COVERED,
                                                f"plan {member.plan_id} is not loaded")],
                                       member=member)
-        from .medicare.adjudicate import adjudicate_part_d
+        from pbm_engine.medicare.adjudicate import adjudicate_part_d
 
         return adjudicate_part_d(self, plan, claim, member, accumulators, history, as_of, t)
 

@@ -25,13 +25,13 @@ import datetime as dt
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from .accumulators import ZERO, Fill, MemberState, Totals
-from .claim import Claim, ClaimKey
-from .codes import Reject, Status, Transaction
-from .engine import Engine
-from .errors import UsageError
-from .result import ClaimResult, RejectInfo
-from .store.base import LedgerEntry, Store
+from pbm_engine.accumulators import ZERO, Fill, MemberState, Totals
+from pbm_engine.claim import Claim, ClaimKey
+from pbm_engine.codes import Reject, Status, Transaction
+from pbm_engine.engine import Engine
+from pbm_engine.errors import UsageError
+from pbm_engine.result import ClaimResult, RejectInfo
+from pbm_engine.store.base import LedgerEntry, Store
 
 CARRY_IN_PHARMACY = "~accumulator-carry-in"
 """The pharmacy id of carry-in ledger entries: longer than 201-B1 allows, so no claim has it."""

@@ -6,9 +6,9 @@ import datetime as dt
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .accumulators import ZERO, Totals
-from .codes import Status, Transaction, reject_description
-from .money import QTY_SCALE, Cents, fmt, fmt_scaled
+from pbm_engine.accumulators import ZERO, Totals
+from pbm_engine.codes import Status, Transaction, reject_description
+from pbm_engine.money import QTY_SCALE, Cents, fmt, fmt_scaled
 
 
 @dataclass(frozen=True, slots=True)

@@ -13,8 +13,9 @@ from hypothesis import strategies as st
 
 from pbm_engine.accumulators import MemberState, Totals
 from pbm_engine.book import Book
+from pbm_engine.cli import main
+from pbm_engine.cli.partd import sample_partd_book_path, sample_partd_claims_path
 from pbm_engine.engine import Engine
-from pbm_engine.loader import load_book
 from pbm_engine.medicare import (
     BeneficiaryState,
     ClaimFacts,
@@ -23,9 +24,9 @@ from pbm_engine.medicare import (
     lis_level_of,
     split_claim,
 )
-from pbm_engine.medicare.cli import main, sample_partd_book_path, sample_partd_claims_path
 from pbm_engine.processor import Processor
 from pbm_engine.result import ClaimResult
+from pbm_engine.sources.loader import load_book
 from pbm_engine.store.memory import MemoryStore
 
 ZYPREXA, LABETALOL, LANTUS, HUMALOG = "61269063530", "58657060450", "00088222033", "00002751001"
@@ -208,7 +209,7 @@ def test_rejects(engine: Engine, request_: dict[str, Any], code: str) -> None:
 def test_unknown_lis_level_rejects(book: Book) -> None:
     from dataclasses import replace
 
-    from pbm_engine.eligibility import Registry
+    from pbm_engine.eligibility.members import Registry
 
     registry = Registry()
     for m in book.registry.members.values():

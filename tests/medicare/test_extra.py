@@ -8,11 +8,11 @@ from typing import Any
 
 import orjson
 
+from pbm_engine.cli.partd import sample_partd_book_path, sample_partd_claims_path
 from pbm_engine.engine import Engine
-from pbm_engine.loader import load_book
-from pbm_engine.medicare.cli import sample_partd_book_path, sample_partd_claims_path
 from pbm_engine.money import fmt
 from pbm_engine.processor import Processor
+from pbm_engine.sources.loader import load_book
 from pbm_engine.store.codec import result_from_dict, result_to_dict
 from pbm_engine.store.memory import MemoryStore
 

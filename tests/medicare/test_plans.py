@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 
 from pbm_engine.book import Book
+from pbm_engine.cli.partd import sample_partd_book_path
 from pbm_engine.codes import Channel as ClaimChannel
 from pbm_engine.errors import ConfigError
 from pbm_engine.formulary.model import Coverage
-from pbm_engine.loader import load_book
 from pbm_engine.medicare import (
     INSULIN_TIER_BASE,
     CostShare,
@@ -19,8 +19,8 @@ from pbm_engine.medicare import (
     load_part_d_plans,
     parameters_for,
 )
-from pbm_engine.medicare.cli import sample_partd_book_path
 from pbm_engine.medicare.design import Channel
+from pbm_engine.sources.loader import load_book
 
 BOOK_PATH = sample_partd_book_path()
 

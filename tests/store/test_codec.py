@@ -8,14 +8,14 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from pbm_engine.accumulators import Totals
-from pbm_engine.cli import sample_claims_path
+from pbm_engine.cli.claims import sample_claims_path
+from pbm_engine.cli.textio import read_jsonl
 from pbm_engine.codes import Status, Transaction
 from pbm_engine.engine import Engine
 from pbm_engine.processor import Processor
 from pbm_engine.result import Alternative, ClaimResult, DurResponse, RejectInfo
 from pbm_engine.store.codec import dumps, loads, result_from_dict, result_to_dict
 from pbm_engine.store.memory import MemoryStore
-from pbm_engine.textio import read_jsonl
 
 cents = st.integers(-10**9, 10**9)
 text = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=12)

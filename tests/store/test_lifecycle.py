@@ -11,7 +11,7 @@ import pytest
 from pbm_engine.accumulators import Totals
 from pbm_engine.codes import Status
 from pbm_engine.errors import UsageError
-from pbm_engine.portal import Portal
+from pbm_engine.portal.views import Portal
 from pbm_engine.processor import Processor
 from pbm_engine.store.base import Store
 

@@ -169,7 +169,7 @@ def test_cli_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     assert "reversed 2026-01-06" in capsys.readouterr().out
     # a kept store: the same claims again are duplicates, except the reversed ones
     assert main(["adjudicate", "--quiet", "--db", db, "--out", out,
-                 str(Path(sys.modules["pbm_engine.cli"].sample_claims_path()))]) == 0
+                 str(Path(sys.modules["pbm_engine.cli.claims"].sample_claims_path()))]) == 0
     assert "P=3" in capsys.readouterr().out  # the 3 reversed claims pay again
     with SqliteStore(db) as store:
         assert_consistent(store)
@@ -178,8 +178,8 @@ def test_cli_end_to_end(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
 def test_group_commit_gives_the_same_answers_and_state(tmp_path: Path,
                                                        sample_engine: Engine) -> None:
     """Grouping claims into one transaction changes durability, never the answers."""
-    from pbm_engine.cli import sample_claims_path
-    from pbm_engine.textio import read_requests
+    from pbm_engine.cli.claims import sample_claims_path
+    from pbm_engine.cli.textio import read_requests
 
     requests = list(read_requests([sample_claims_path()]))
     answers = []

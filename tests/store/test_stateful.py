@@ -17,8 +17,8 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from pbm_engine.accumulators import Totals
 from pbm_engine.codes import Status
 from pbm_engine.engine import Engine
-from pbm_engine.loader import load_sample_book
 from pbm_engine.processor import Processor, recompute_totals
+from pbm_engine.sources.loader import load_sample_book
 from pbm_engine.store.memory import MemoryStore
 from pbm_engine.store.sqlite import SqliteStore
 

@@ -15,8 +15,8 @@ import time
 import orjson
 
 from pbm_engine.engine import Engine
-from pbm_engine.loader import load_sample_book
 from pbm_engine.processor import Processor
+from pbm_engine.sources.loader import load_sample_book
 from pbm_engine.store.sqlite import SqliteStore
 
 from .claims import PPO_FAMILY, claim

@@ -10,8 +10,8 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ..accumulators import Fill
-from ..formulary.model import Drug, QuantityLimit
+from pbm_engine.accumulators import Fill
+from pbm_engine.formulary.model import Drug, QuantityLimit
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,16 +10,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from ..accumulators import Fill, HistoryView
-from ..claim import Claim
-from ..codes import Reject
-from ..eligibility import Member, PriorAuth, Registry, age_on
-from ..formulary.model import Coverage, Drug, Formulary
-from ..money import RATE_SCALE
-from ..plan import Daw0Policy, Plan
-from ..result import DurResponse
-from ..trace import Trace
-from .history import dur_findings, quantity_in_window, quantity_window
+from pbm_engine.accumulators import Fill, HistoryView
+from pbm_engine.benefit.plan import Daw0Policy, Plan
+from pbm_engine.claim import Claim
+from pbm_engine.codes import Reject
+from pbm_engine.edits.history import dur_findings, quantity_in_window, quantity_window
+from pbm_engine.eligibility.members import Member, PriorAuth, Registry, age_on
+from pbm_engine.formulary.model import Coverage, Drug, Formulary
+from pbm_engine.money import RATE_SCALE
+from pbm_engine.result import DurResponse
+from pbm_engine.trace import Trace
 
 LOOKBACK_DAYS = 400
 """Days of history read for refill too soon and DUR."""

@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any
 from pbm_engine.accumulators import AccumulatorView, HistoryView, Totals
 from pbm_engine.claim import Claim
 from pbm_engine.codes import Reject, Status
-from pbm_engine.eligibility import Member, coverage_reject
+from pbm_engine.eligibility.members import Member, coverage_reject
 from pbm_engine.formulary.model import Coverage, Drug, Formulary
 from pbm_engine.medicare.design import CoverageLevel, DesignLookupError
 from pbm_engine.medicare.parameters import LisLevel

@@ -34,6 +34,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+from pbm_engine.benefit.plan import Daw0Policy, DawPolicy, Plan, Schedule
 from pbm_engine.book import Book
 from pbm_engine.codes import Channel as ClaimChannel
 from pbm_engine.formulary.model import Coverage, Drug, Formulary, QuantityLimit, StepTherapy
@@ -54,7 +55,6 @@ from pbm_engine.medicare.spuf import (
     bundled_spuf_library,
 )
 from pbm_engine.money import to_rate
-from pbm_engine.plan import Daw0Policy, DawPolicy, Plan, Schedule
 
 __all__ = ["INSULIN_TIER_BASE", "PartDPlan", "load_part_d_plans", "part_d_edit_plan"]
 
@@ -299,7 +299,7 @@ def _load_library(folder: str) -> SpufLibrary:
 def _library(ref: str, base: Path) -> SpufLibrary:
     if ref == _BUNDLED_SPUF:
         return bundled_spuf_library()
-    from pbm_engine.loader import resolve
+    from pbm_engine.sources.loader import resolve
 
     folder = resolve(ref, base)
     if not folder.is_dir():

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from ..claim import Claim
-from ..codes import Basis, Reject
-from ..formulary.model import Drug, Formulary
-from ..money import Cents, fmt
-from ..plan import DawPolicy
-from ..substitution import generic_arm
-from ..trace import Trace
-from .contract import Arm, Network, cheapest, contract_arms, describe, lesser_of
-from .prices import PriceIndex
+from pbm_engine.benefit.plan import DawPolicy
+from pbm_engine.claim import Claim
+from pbm_engine.codes import Basis, Reject
+from pbm_engine.formulary.model import Drug, Formulary
+from pbm_engine.formulary.substitution import generic_arm
+from pbm_engine.money import Cents, fmt
+from pbm_engine.pricing.contract import Arm, Network, cheapest, contract_arms, describe, lesser_of
+from pbm_engine.pricing.prices import PriceIndex
+from pbm_engine.trace import Trace
 
 
 def price_claim(

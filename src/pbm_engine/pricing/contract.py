@@ -12,9 +12,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from ..codes import Basis, Channel
-from ..money import QTY_SCALE, RATE_SCALE, Cents, div_round, fmt, fmt_rate
-from .prices import PricePoint
+from pbm_engine.codes import Basis, Channel
+from pbm_engine.money import QTY_SCALE, RATE_SCALE, Cents, div_round, fmt, fmt_rate
+from pbm_engine.pricing.prices import PricePoint
 
 _PRICE_TO_CENTS = 1000 * QTY_SCALE  # unit price (1e-5 $) x qty (1e-3) -> cents
 

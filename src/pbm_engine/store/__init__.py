@@ -1,9 +1,9 @@
 """Claim stores: :class:`MemoryStore` (tests, what-ifs) and :class:`SqliteStore` (durable)."""
 
-from .base import AccumulatorStore, ClaimLedger, LedgerEntry, Store
-from .codec import result_from_dict, result_to_dict
-from .memory import MemoryStore
-from .sqlite import SqliteStore
+from pbm_engine.store.base import AccumulatorStore, ClaimLedger, LedgerEntry, Store
+from pbm_engine.store.codec import result_from_dict, result_to_dict
+from pbm_engine.store.memory import MemoryStore
+from pbm_engine.store.sqlite import SqliteStore
 
 __all__ = [
     "AccumulatorStore",

@@ -14,9 +14,9 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
-from ..accumulators import Fill, MemberState, Totals
-from ..claim import ClaimKey
-from ..result import ClaimResult
+from pbm_engine.accumulators import Fill, MemberState, Totals
+from pbm_engine.claim import ClaimKey
+from pbm_engine.result import ClaimResult
 
 
 @dataclass(frozen=True, slots=True)

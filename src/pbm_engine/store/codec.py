@@ -16,11 +16,11 @@ from typing import Any
 
 import orjson
 
-from ..accumulators import Totals
-from ..codes import Status, Transaction
-from ..errors import StoreError
-from ..money import QTY_SCALE, Cents, fmt, fmt_scaled, to_cents, to_qty
-from ..result import Alternative, ClaimResult, DurResponse, RejectInfo
+from pbm_engine.accumulators import Totals
+from pbm_engine.codes import Status, Transaction
+from pbm_engine.errors import StoreError
+from pbm_engine.money import QTY_SCALE, Cents, fmt, fmt_scaled, to_cents, to_qty
+from pbm_engine.result import Alternative, ClaimResult, DurResponse, RejectInfo
 
 MONEY_FIELDS = (
     "ingredient_cost_paid", "dispensing_fee_paid", "total_price", "patient_pay", "plan_pay",

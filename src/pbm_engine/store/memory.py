@@ -9,9 +9,9 @@ import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
-from ..accumulators import ZERO, Fill, MemberState, Totals
-from ..claim import ClaimKey
-from .base import LedgerEntry
+from pbm_engine.accumulators import ZERO, Fill, MemberState, Totals
+from pbm_engine.claim import ClaimKey
+from pbm_engine.store.base import LedgerEntry
 
 
 class MemoryStore:

@@ -37,12 +37,12 @@ from typing import Any, Literal
 
 import orjson
 
-from ..accumulators import ZERO, Fill, MemberState, Totals
-from ..claim import ClaimKey
-from ..errors import StoreError
-from . import codec
-from .base import LedgerEntry
-from .schema import LATEST, MIGRATIONS
+from pbm_engine.accumulators import ZERO, Fill, MemberState, Totals
+from pbm_engine.claim import ClaimKey
+from pbm_engine.errors import StoreError
+from pbm_engine.store import codec
+from pbm_engine.store.base import LedgerEntry
+from pbm_engine.store.schema import LATEST, MIGRATIONS
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 Synchronous = Literal["FULL", "NORMAL"]

@@ -6,9 +6,9 @@ import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from .codes import Channel
-from .edits.history import DurPolicy
-from .money import Cents
+from pbm_engine.codes import Channel
+from pbm_engine.edits.history import DurPolicy
+from pbm_engine.money import Cents
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,7 +21,7 @@ class CostShareRule:
     maximum: Cents | None = None
 
     def describe(self) -> str:
-        from .money import fmt, fmt_rate
+        from pbm_engine.money import fmt, fmt_rate
 
         if self.copay is not None:
             return f"${fmt(self.copay)} copay"

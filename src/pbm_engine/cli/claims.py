@@ -1,10 +1,8 @@
-"""The ``pbm`` command.
+"""``pbm adjudicate``, ``pbm compare`` and ``pbm validate``.
 
     pbm adjudicate [CLAIMS.jsonl ...] [--book BOOK] [--out RESULTS.jsonl] [--trace]
                    [--db PATH [--fresh] [--synchronous FULL|NORMAL]]
-    pbm reverse --db PATH --pharmacy ID --rx RX --fill N --date YYYY-MM-DD
-    pbm accumulators --db PATH CARDHOLDER [--person 001] [--date YYYY-MM-DD]
-    pbm history --db PATH CARDHOLDER [--person 001]
+    pbm compare [CLAIMS.jsonl ...] --before BOOK --after BOOK
     pbm validate [BOOK]
 
 With no claim files, ``adjudicate`` runs the bundled sample claims against the bundled sample
@@ -21,21 +19,17 @@ import datetime as dt
 import sys
 from importlib import resources
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from .errors import PbmError
-from .loader import load_book, sample_book_path
-from .money import fmt
-from .result import ClaimResult
-from .textio import print_table, read_requests
+from pbm_engine.cli.textio import print_table, read_requests
+from pbm_engine.money import fmt
+from pbm_engine.result import ClaimResult
+from pbm_engine.sources.loader import load_book, sample_book_path
 
 if TYPE_CHECKING:
-    from .eligibility import Member
-    from .portal import Portal
-    from .processor import Processor
-    from .store.sqlite import SqliteStore
+    from pbm_engine.processor import Processor
 
 DEMO_DB = "pbm-demo.db"
 
@@ -62,11 +56,11 @@ def format_row(n: int, r: ClaimResult) -> tuple[str, ...]:
 
 
 def cmd_adjudicate(args: argparse.Namespace) -> int:
-    from .engine import Engine
-    from .processor import Processor
-    from .store.base import Store
-    from .store.memory import MemoryStore
-    from .store.sqlite import SqliteStore, remove_store
+    from pbm_engine.engine import Engine
+    from pbm_engine.processor import Processor
+    from pbm_engine.store.base import Store
+    from pbm_engine.store.memory import MemoryStore
+    from pbm_engine.store.sqlite import SqliteStore, remove_store
 
     demo = not args.claims
     db = args.db or (DEMO_DB if demo else None)
@@ -109,103 +103,12 @@ def _adjudicate(args: argparse.Namespace, processor: Processor, db: str | None) 
     return 0
 
 
-def _open_db(args: argparse.Namespace) -> SqliteStore:
-    from .store.sqlite import SqliteStore
-
-    return SqliteStore(args.db, create=False)
-
-
-def cmd_reverse(args: argparse.Namespace) -> int:
-    from .engine import Engine
-    from .processor import Processor
-
-    engine = Engine(load_book(args.book))
-    request = {"transaction_code": "B2", "pharmacy_id": args.pharmacy, "rx_number": args.rx,
-               "fill_number": args.fill, "date_of_service": args.date,
-               "cardholder_id": args.cardholder or "-"}
-    store = _open_db(args)
-    try:
-        result = Processor(engine, store).submit(request)
-    finally:
-        store.close()
-    detail = "; ".join([*(f"{r.code} {r.message}" for r in result.rejects), *result.messages])
-    print(f"{result.status.value}  {args.pharmacy} Rx {args.rx}/{args.fill} {args.date}"
-          f"{'  ' + detail if detail else ''}")
-    return 0 if result.status.value in ("A", "S") else 1
-
-
-def _members(portal: Portal, args: argparse.Namespace) -> list[Member]:
-    """The member named by --person, or the whole family of the cardholder."""
-    member = portal.member(cardholder_id=args.cardholder, person_code=args.person or "001")
-    return [member] if args.person else portal.family(member)
-
-
-def cmd_accumulators(args: argparse.Namespace) -> int:
-    from .portal import Portal
-
-    book = load_book(args.book)
-    store = _open_db(args)
-    try:
-        portal = Portal(book, store)
-        members = _members(portal, args)
-        day = dt.date.fromisoformat(args.date) if args.date else dt.date.today()
-        summaries = [portal.accumulators(m, as_of=day) for m in members]
-    finally:
-        store.close()
-    first = summaries[0]
-    print(f"plan {first.plan_id}, plan year from {first.plan_year}, as of {day}"
-          f"{', family coverage' if first.family_coverage else ''}")
-    header = ("member", "limit", "individual", "member met", "member left", "family",
-              "family met", "family left", "embedded")
-    rows = []
-    for s in summaries:
-        for name, status in (("deductible", s.deductible), ("oop", s.oop)):
-            if status is None:
-                rows.append((s.member_id, name, "none", "", "", "", "", "", ""))
-                continue
-            rows.append((s.member_id, name, fmt(status.individual_limit), fmt(status.member_met),
-                         fmt(status.member_remaining), _opt(status.family_limit),
-                         fmt(status.family_met), _opt(status.family_remaining),
-                         "yes" if status.embedded else "no"))
-    print_table(header, rows, sys.stdout)
-    return 0
-
-
-def cmd_history(args: argparse.Namespace) -> int:
-    from .portal import Portal
-
-    book = load_book(args.book)
-    store = _open_db(args)
-    try:
-        portal = Portal(book, store)
-        members = _members(portal, args)
-        items = [item for m in members for item in portal.history(m)]
-    finally:
-        store.close()
-    items.sort(key=lambda i: i.entry_id)
-    header = ("entry", "member", "date", "kind", "pharmacy", "rx/fill", "drug", "status",
-              "patient", "plan", "ded", "oop")
-    rows = [(str(i.entry_id), i.member_id, i.date_of_service.isoformat(), i.kind,
-             i.pharmacy_id if i.kind == "claim" else "", f"{i.rx_number}/{i.fill_number}",
-             (i.drug_name or i.ndc)[:26],
-             f"reversed {i.reversed_on}" if i.reversed_on else i.status,
-             fmt(i.patient_pay), fmt(i.plan_pay), fmt(i.delta.deductible), fmt(i.delta.oop))
-            for i in items]
-    print_table(header, rows, sys.stdout)
-    print(f"\n{len(rows)} ledger entries")
-    return 0
-
-
-def _opt(cents: int | None) -> str:
-    return "" if cents is None else fmt(cents)
-
-
 def sample_proposed_book_path() -> Path:
     return Path(str(resources.files("pbm_engine") / "data" / "sample" / "book_proposed.yaml"))
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from .compare import compare
+    from pbm_engine.admin.compare import compare
 
     before, after = load_book(args.before), load_book(args.after)
     files = [Path(p) for p in args.claims] or [sample_claims_path()]
@@ -263,9 +166,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="pbm", description="Pharmacy claims adjudication.")
-    sub = parser.add_subparsers(dest="command", required=True)
+def register(sub: Any) -> None:
+    """Add ``adjudicate``, ``compare`` and ``validate`` to the ``pbm`` parser."""
 
     adj = sub.add_parser("adjudicate", help="adjudicate claims (JSON lines) and print a table")
     adj.add_argument("claims", nargs="*", help="claim files, one JSON claim per line "
@@ -286,28 +188,6 @@ def build_parser() -> argparse.ArgumentParser:
                      "commits may be lost on power loss")
     adj.set_defaults(func=cmd_adjudicate)
 
-    rev = sub.add_parser("reverse", help="reverse (B2) a paid claim in a store")
-    rev.add_argument("--db", required=True, help="SQLite store")
-    rev.add_argument("--pharmacy", required=True, help="pharmacy id (201-B1)")
-    rev.add_argument("--rx", required=True, help="Rx number (402-D2)")
-    rev.add_argument("--fill", type=int, default=0, help="fill number (403-D3)")
-    rev.add_argument("--date", required=True, help="date of service (YYYY-MM-DD)")
-    rev.add_argument("--cardholder", help="cardholder id (302-C2), optional")
-    rev.add_argument("--book", default=str(sample_book_path()), help="book file")
-    rev.set_defaults(func=cmd_reverse)
-
-    for name, func, text in (
-            ("accumulators", cmd_accumulators, "deductible and OOP met and left"),
-            ("history", cmd_history, "the claim history in a store")):
-        cmd = sub.add_parser(name, help=text)
-        cmd.add_argument("cardholder", help="cardholder id (302-C2)")
-        cmd.add_argument("--person", help="person code (default: the whole family)")
-        cmd.add_argument("--db", required=True, help="SQLite store")
-        cmd.add_argument("--book", default=str(sample_book_path()), help="book file")
-        if name == "accumulators":
-            cmd.add_argument("--date", help="as of this date (default: today)")
-        cmd.set_defaults(func=func)
-
     cmp_ = sub.add_parser("compare", help="the impact of a plan change: the same claims "
                           "through two books")
     cmp_.add_argument("claims", nargs="*", help="claim files (default: the bundled sample "
@@ -324,25 +204,5 @@ def build_parser() -> argparse.ArgumentParser:
     val = sub.add_parser("validate", help="load and check a book and every file it lists")
     val.add_argument("book", nargs="?", default=str(sample_book_path()))
     val.set_defaults(func=cmd_validate)
-    from .medicare.cli import add_commands
-
-    add_commands(sub)
-    return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return int(args.func(args))
-    except PbmError as exc:
-        print(f"pbm: {exc}", file=sys.stderr)
-        return 2
-    except ValueError as exc:  # a bad --date
-        print(f"pbm: {exc}", file=sys.stderr)
-        return 2
-    except BrokenPipeError:
-        return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

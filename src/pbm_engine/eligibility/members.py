@@ -5,8 +5,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from .codes import Reject
-from .formulary.model import Drug
+from pbm_engine.codes import Reject
+from pbm_engine.formulary.model import Drug
 
 
 @dataclass(frozen=True, slots=True)

@@ -14,15 +14,15 @@ import datetime as dt
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
-from .accumulators import Totals
-from .book import Book
-from .costshare import remaining
-from .eligibility import Member
-from .errors import UsageError
-from .money import Cents
-from .plan import Limit, Plan
-from .processor import is_carry_in
-from .store.base import LedgerEntry, Store
+from pbm_engine.accumulators import Totals
+from pbm_engine.benefit.costshare import remaining
+from pbm_engine.benefit.plan import Limit, Plan
+from pbm_engine.book import Book
+from pbm_engine.eligibility.members import Member
+from pbm_engine.errors import UsageError
+from pbm_engine.money import Cents
+from pbm_engine.processor import is_carry_in
+from pbm_engine.store.base import LedgerEntry, Store
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,11 +12,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from .book import Book
-from .engine import Engine
-from .processor import Processor
-from .result import ClaimResult
-from .store.memory import MemoryStore
+from pbm_engine.book import Book
+from pbm_engine.engine import Engine
+from pbm_engine.processor import Processor
+from pbm_engine.result import ClaimResult
+from pbm_engine.store.memory import MemoryStore
 
 _MONEY = ("total_price", "patient_pay", "plan_pay", "member_paid", "deductible_applied",
           "copay_amount", "coinsurance_amount", "product_selection_amount")

@@ -29,14 +29,7 @@ from typing import Any, Literal, TypeVar
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from .book import Book
-from .codes import Channel
-from .edits.history import DurPolicy, Interaction
-from .eligibility import CoveragePeriod, Member, PriorAuth
-from .errors import ConfigError
-from .formulary.model import Coverage, Drug, Formulary, QuantityLimit, StepTherapy
-from .money import to_cents, to_price, to_qty, to_rate
-from .plan import (
+from pbm_engine.benefit.plan import (
     AssistancePolicy,
     Band,
     CopayAssistance,
@@ -47,8 +40,15 @@ from .plan import (
     Plan,
     Schedule,
 )
-from .pricing.contract import ContractTerms, Network
-from .pricing.prices import NadacPoint, PricePoint
+from pbm_engine.book import Book
+from pbm_engine.codes import Channel
+from pbm_engine.edits.history import DurPolicy, Interaction
+from pbm_engine.eligibility.members import CoveragePeriod, Member, PriorAuth
+from pbm_engine.errors import ConfigError
+from pbm_engine.formulary.model import Coverage, Drug, Formulary, QuantityLimit, StepTherapy
+from pbm_engine.money import to_cents, to_price, to_qty, to_rate
+from pbm_engine.pricing.contract import ContractTerms, Network
+from pbm_engine.pricing.prices import NadacPoint, PricePoint
 
 Money = str | int
 M = TypeVar("M", bound=BaseModel)
@@ -549,7 +549,7 @@ def load_prices(path: Path, book: Book) -> None:
 
 def load_nadac_file(path: Path, book: Book) -> None:
     """Load a CMS NADAC weekly file into the book's price index."""
-    from .pricing.nadac import load_nadac
+    from pbm_engine.pricing.nadac import load_nadac
 
     try:
         rows = load_nadac(path)
@@ -600,7 +600,7 @@ def load_book(path: str | Path, extra_plans: Iterable[Plan] = ()) -> Book:
     for ref in spec.nadac:
         load_nadac_file(resolve(ref, base), book)
     if spec.part_d_plans:
-        from .medicare.plans import load_part_d_plans
+        from pbm_engine.medicare.plans import load_part_d_plans
 
         try:
             book.part_d_plans.update(load_part_d_plans(spec.part_d_plans, base, book))

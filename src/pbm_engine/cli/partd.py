@@ -1,7 +1,6 @@
 """``pbm partd ...``: adjudicate Part D claims, show a member's year, bill an M3P schedule.
 
-:func:`add_commands` registers the ``partd`` command on the main ``pbm`` parser; run this
-module directly (``python -m pbm_engine.medicare.cli partd ...``) for the same commands.
+:func:`register` adds the ``partd`` command to the main ``pbm`` parser.
 
 * ``pbm partd adjudicate [CLAIMS.jsonl ...] [--book B] [--out F]`` -- default: the bundled Part
   D sample book and claims; prints phases, TrOOP, patient pay, plan pay, discount and LICS and
@@ -24,15 +23,14 @@ import orjson
 
 from pbm_engine.accumulators import MemberState, Totals
 from pbm_engine.book import Book
+from pbm_engine.cli.textio import print_table, read_requests
 from pbm_engine.engine import Engine
-from pbm_engine.errors import PbmError
-from pbm_engine.loader import load_book
 from pbm_engine.medicare.plans import PartDPlan
 from pbm_engine.money import fmt, to_cents
 from pbm_engine.result import ClaimResult
-from pbm_engine.textio import print_table, read_requests
+from pbm_engine.sources.loader import load_book
 
-__all__ = ["add_commands", "main", "sample_partd_book_path", "sample_partd_claims_path"]
+__all__ = ["register", "sample_partd_book_path", "sample_partd_claims_path"]
 
 
 def sample_partd_book_path() -> Path:
@@ -67,8 +65,8 @@ def result_row(n: int, r: ClaimResult) -> tuple[str, ...]:
 
 def _processor(book_path: str) -> Any:
     from pbm_engine.engine import Engine
-    from pbm_engine.loader import load_book
     from pbm_engine.processor import Processor
+    from pbm_engine.sources.loader import load_book
     from pbm_engine.store.memory import MemoryStore
 
     return Processor(Engine(load_book(book_path)), MemoryStore())
@@ -158,7 +156,7 @@ def cmd_claim(args: argparse.Namespace) -> int:
     """Price one fill for a what-if beneficiary against any Part D plan."""
     import datetime as dt
 
-    from pbm_engine.eligibility import CoveragePeriod, Member
+    from pbm_engine.eligibility.members import CoveragePeriod, Member
 
     book = load_book(args.book)
     plan = resolve_plan(book, args.plan, Path(args.book).parent)
@@ -207,7 +205,7 @@ def cmd_m3p(args: argparse.Namespace) -> int:
     return 0
 
 
-def add_commands(subparsers: Any) -> None:
+def register(subparsers: Any) -> None:
     """Register ``partd`` and its subcommands on the main parser's subparsers."""
     partd = subparsers.add_parser("partd", help="Medicare Part D: adjudicate, a member's year, "
                                   "M3P bills")
@@ -255,19 +253,3 @@ def add_commands(subparsers: Any) -> None:
                      "comma separated ($)")
     m3p.add_argument("--year", type=int, default=2026, help="plan year (2025+)")
     m3p.set_defaults(func=cmd_m3p)
-
-
-def main(argv: list[str] | None = None) -> int:
-    """``python -m pbm_engine.medicare.cli partd ...``."""
-    parser = argparse.ArgumentParser(prog="pbm", description="Medicare Part D commands.")
-    add_commands(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    try:
-        return int(args.func(args))
-    except (PbmError, ValueError) as exc:
-        print(f"pbm: {exc}", file=sys.stderr)
-        return 2
-
-
-if __name__ == "__main__":
-    sys.exit(main())

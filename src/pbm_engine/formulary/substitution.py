@@ -3,11 +3,11 @@ penalty applies, and the price of the cheapest generic equivalent."""
 
 from __future__ import annotations
 
-from .claim import Claim
-from .formulary.model import Drug, Formulary
-from .plan import Daw0Policy, Plan
-from .pricing.contract import Arm, Network, cheapest, contract_arms
-from .pricing.prices import PriceIndex
+from pbm_engine.benefit.plan import Daw0Policy, Plan
+from pbm_engine.claim import Claim
+from pbm_engine.formulary.model import Drug, Formulary
+from pbm_engine.pricing.contract import Arm, Network, cheapest, contract_arms
+from pbm_engine.pricing.prices import PriceIndex
 
 
 def cost_share_tier(plan: Plan, formulary: Formulary, drug: Drug, daw: int) -> int:

@@ -12,9 +12,9 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from .errors import ConfigError
-from .money import Cents, fmt, to_cents
-from .plan import Plan
+from pbm_engine.benefit.plan import Plan
+from pbm_engine.errors import ConfigError
+from pbm_engine.money import Cents, fmt, to_cents
 
 
 class _Row(BaseModel):

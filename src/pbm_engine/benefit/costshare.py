@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .money import RATE_SCALE, Cents, div_round
-from .plan import CostShareRule, Limit
+from pbm_engine.benefit.plan import CostShareRule, Limit
+from pbm_engine.money import RATE_SCALE, Cents, div_round
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,1 @@
+"""Tools for plan administrators: plan-change impact, scenarios, formulary files."""

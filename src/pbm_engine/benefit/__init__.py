@@ -1,0 +1,1 @@
+"""The commercial benefit: plan design, the cost-share waterfall, federal limits."""

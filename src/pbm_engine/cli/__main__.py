@@ -1,0 +1,7 @@
+"""``python -m pbm_engine.cli``: the ``pbm`` command."""
+
+import sys
+
+from pbm_engine.cli import main
+
+sys.exit(main())

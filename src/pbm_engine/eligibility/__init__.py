@@ -1,0 +1,1 @@
+"""Members, families, coverage periods and prior authorizations."""

@@ -1,0 +1,1 @@
+"""Read-only member views for the portal and the IVR."""
