@@ -20,6 +20,30 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 
+# Real components the test suite runs against, from the distribution's packages:
+# a file that shows the component is installed -> the Debian package that brings it.
+SYSTEM_PACKAGES = {
+    "/usr/lib/postgresql": "postgresql",
+    "/usr/bin/chromium": "chromium",
+}
+
+
+def ensure_system_packages() -> None:
+    """Install the servers and the browser the tests use, when missing (needs root and apt)."""
+    import shutil
+
+    missing = [pkg for path, pkg in SYSTEM_PACKAGES.items() if not Path(path).exists()]
+    if not missing:
+        return
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        print(f"note: install {' '.join(missing)} for the tests that need them", flush=True)
+        return
+    print(f"installing {' '.join(missing)} (apt-get)", flush=True)
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    subprocess.run(["apt-get", "update", "-qq"], check=True, env=env)
+    subprocess.run(["apt-get", "install", "-y", "-qq", "--no-install-recommends", *missing],
+                   check=True, env=env)
+
 
 def python() -> str:
     if os.environ.get("PBM_NO_VENV"):
@@ -55,6 +79,7 @@ def main(argv: list[str]) -> int:
             run(py, "-m", "pbm_engine.cli", "adjudicate", *argv[2:])
         elif command == "test":
             install(py, "dev")
+            ensure_system_packages()
             run(py, "-m", "ruff", "check", "src", "tests", "benchmarks")
             run(py, "-m", "pytest", *argv[2:])
         elif command == "bench":
