@@ -8,20 +8,27 @@ from __future__ import annotations
 
 import argparse
 import sys
+from importlib import import_module
 
 from pbm_engine.errors import PbmError
 
 __all__ = ["build_parser", "main"]
 
 
+# The command groups, one module of this package each, in the order ``pbm --help`` lists them.
+GROUPS = (
+    "claims",
+    "store",
+    "partd",
+)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The ``pbm`` argument parser with every command group registered."""
-    from pbm_engine.cli import claims, partd, store
-
     parser = argparse.ArgumentParser(prog="pbm", description="Pharmacy claims adjudication.")
     sub = parser.add_subparsers(dest="command", required=True)
-    for group in (claims, store, partd):
-        group.register(sub)
+    for name in GROUPS:
+        import_module(f"pbm_engine.cli.{name}").register(sub)
     return parser
 
 
