@@ -19,14 +19,22 @@ from typing import Any
 
 import orjson
 
-from pbm_engine.accumulators import EMPTY, AccumulatorView, Fill, HistoryView, MemberState, Totals
+from pbm_engine.accumulators import (
+    EMPTY,
+    AccumulatorView,
+    Fill,
+    HistoryView,
+    HistoryWindow,
+    MemberState,
+    Totals,
+)
 from pbm_engine.benefit.costshare import CostShare, compute, remaining
 from pbm_engine.benefit.plan import AssistancePolicy, CostShareRule, DawPolicy, Plan
 from pbm_engine.book import Book
 from pbm_engine.claim import Claim, Issue, parse_claim
 from pbm_engine.codes import Reject, Status, Transaction
 from pbm_engine.edits import utilization
-from pbm_engine.eligibility.members import Member, PriorAuth, coverage_reject
+from pbm_engine.eligibility.members import Eligibility, Member, PriorAuth, coverage_reject
 from pbm_engine.formulary.model import Drug, Formulary
 from pbm_engine.formulary.substitution import cost_share_tier, generic_arm, penalty_applies
 from pbm_engine.money import Cents, fmt
@@ -39,11 +47,21 @@ _ZERO_RULE = CostShareRule(copay=0)
 
 
 class Engine:
-    """Adjudicates claims against a :class:`Book`.  Thread-safe: it holds no mutable state."""
+    """Adjudicates claims against a :class:`Book`.  Thread-safe: it holds no mutable state.
 
-    def __init__(self, book: Book, *, trace: bool = False) -> None:
+    Members come from ``members`` (any :class:`Eligibility`, e.g. a claim store holding an
+    imported eligibility file), by default from the book's registry.
+    """
+
+    def __init__(self, book: Book, *, trace: bool = False,
+                 members: Eligibility | None = None) -> None:
         self.book = book
         self.trace_default = trace
+        self.members: Eligibility = book.registry if members is None else members
+
+    def with_members(self, members: Eligibility) -> Engine:
+        """The same engine reading members from ``members``."""
+        return Engine(self.book, trace=self.trace_default, members=members)
 
     # -- entry point -------------------------------------------------------------------------
 
@@ -120,9 +138,9 @@ class Engine:
         rejects: list[tuple[str, str]] = []
         dos = claim.date_of_service
 
-        member = book.registry.get(claim.cardholder_id, claim.person_code)
-        if member is None:
-            if claim.cardholder_id in book.registry.cardholders:
+        found = self.members.get(claim.cardholder_id, claim.person_code)
+        if found is None:
+            if self.members.has_cardholder(claim.cardholder_id):
                 rejects.append((Reject.NON_MATCHED_PERSON_CODE,
                                 f"person code {claim.person_code} is not on cardholder "
                                 f"{claim.cardholder_id}"))
@@ -130,6 +148,7 @@ class Engine:
                 rejects.append((Reject.NON_MATCHED_CARDHOLDER,
                                 f"cardholder {claim.cardholder_id} is not on file"))
             return self._reject_claim(claim, rejects)
+        member = found.on(dos)  # the plan of the coverage period of the date of service
         plan = book.plans.get(member.plan_id)
         if plan is None:  # a Part D member: adjudicated by the Medicare engine
             return self._part_d(claim, member, accumulators, history, as_of, t)
@@ -187,14 +206,19 @@ class Engine:
     def prior_auth(self, claim: Claim, member: Member, drug: Drug,
                    rejects: list[tuple[str, str]], t: Trace) -> PriorAuth | None:
         """The PA on file that covers the claim (see :func:`edits.utilization.prior_auth`)."""
-        return utilization.prior_auth(self.book.registry, claim, member, drug, rejects, t)
+        return utilization.prior_auth(self.members, claim, member, drug, rejects, t)
 
     def um_edits(self, claim: Claim, member: Member, plan: Plan, formulary: Formulary,
                  drug: Drug, pa: PriorAuth | None, history: HistoryView,
                  rejects: list[tuple[str, str]], t: Trace
                  ) -> tuple[dt.date | None, tuple[DurResponse, ...]]:
         """Formulary status and utilization-management edits (see
-        :func:`edits.utilization.um_edits`)."""
+        :func:`edits.utilization.um_edits`).  The member's fills are read once, for the widest
+        window any edit of this claim looks at, and shared by every edit."""
+        days = utilization.lookback_days(claim, drug)
+        history = HistoryWindow(history, member.member_id,
+                                claim.date_of_service - dt.timedelta(days=days),
+                                claim.date_of_service)
         return utilization.um_edits(claim, member, plan, formulary, drug, pa, history, rejects,
                                     t)
 
@@ -251,7 +275,7 @@ class Engine:
         year = plan.year_of(dos)
         state: MemberState = accumulators.state(plan.plan_id, year, member.member_id,
                                                 member.family_id)
-        family = book.registry.family_coverage(member)
+        family = self.members.family_coverage(member)
         ded_left = remaining(plan.deductible, state.member.deductible, state.family.deductible,
                              family)
         oop_left = remaining(plan.oop_max, state.member.oop, state.family.oop, family)

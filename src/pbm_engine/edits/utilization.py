@@ -15,7 +15,7 @@ from pbm_engine.benefit.plan import Daw0Policy, Plan
 from pbm_engine.claim import Claim
 from pbm_engine.codes import Reject
 from pbm_engine.edits.history import dur_findings, quantity_in_window, quantity_window
-from pbm_engine.eligibility.members import Member, PriorAuth, Registry, age_on
+from pbm_engine.eligibility.members import Eligibility, Member, PriorAuth, age_on
 from pbm_engine.formulary.model import Coverage, Drug, Formulary
 from pbm_engine.money import RATE_SCALE
 from pbm_engine.result import DurResponse
@@ -35,8 +35,19 @@ def same_claim(fill: Fill, claim: Claim) -> bool:
     )
 
 
+def lookback_days(claim: Claim, drug: Drug) -> int:
+    """Days before the date of service the history edits of this claim read (the widest of
+    refill too soon and DUR, step therapy and the quantity-limit window)."""
+    days = LOOKBACK_DAYS
+    if drug.step_therapy is not None:
+        days = max(days, drug.step_therapy.lookback_days)
+    if drug.quantity_limit is not None:
+        days = max(days, quantity_window(drug.quantity_limit, claim.days_supply)[0] - 1)
+    return days
+
+
 def prior_auth(
-    registry: Registry,
+    registry: Eligibility,
     claim: Claim,
     member: Member,
     drug: Drug,
