@@ -3,8 +3,9 @@
 Works on any :class:`~pbm_engine.store.base.Store` (memory, SQLite, PostgreSQL).  "Met as of a
 date" is what the accumulator rows hold less the family's surviving entries of that plan year
 dated after it (one indexed query, never a scan of other years), i.e. the sum of the surviving
-ledger entries of the plan year with a date of service on or before that date (a carry-in counts from the first day of the plan year); with no date given it is
-what the accumulator rows hold now.  What is left follows the plan's rules through
+ledger entries of the plan year with a date of service on or before that date (a carry-in
+counts from the first day of the plan year); with no date given it is what the accumulator rows
+hold now.  What is left follows the plan's rules through
 :func:`pbm_engine.costshare.remaining`: embedded limits stop at the individual or the family
 amount, whichever comes first; aggregate limits at the family amount (and any per-person cap).
 """

@@ -215,8 +215,11 @@ class MemoryStore:
         if pa is not None:
             mine[number] = pa
         if self._undo is not None:
-            self._undo.append(lambda: self._put_pa(member_id, number, old) and None)
+            self._undo.append(lambda: self._restore_pa(member_id, number, old))
         return old is not None
+
+    def _restore_pa(self, member_id: str, number: str, pa: PriorAuth | None) -> None:
+        self._put_pa(member_id, number, pa)
 
     def delete_prior_auths(self, keys: Iterable[tuple[str, str]]) -> int:
         with self._lock:

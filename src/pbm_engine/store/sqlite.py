@@ -81,7 +81,8 @@ _WINDOW = """SELECT entry_id FROM ledger WHERE member_id = ? AND fill_date BETWE
     AND status = 'active' AND fill_ndc != '' ORDER BY entry_id"""
 _MEMBER_COLUMNS = """cardholder_id, person_code, member_id, family_id, plan_id, date_of_birth,
     gender, relationship, lis_level, first_name, last_name, coverage"""
-_PUT_MEMBER = f"""INSERT INTO members ({_MEMBER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+_PUT_MEMBER = f"""INSERT INTO members ({_MEMBER_COLUMNS})
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (cardholder_id, person_code) DO UPDATE SET member_id = excluded.member_id,
     family_id = excluded.family_id, plan_id = excluded.plan_id,
     date_of_birth = excluded.date_of_birth, gender = excluded.gender,
