@@ -19,6 +19,7 @@ __all__ = ["build_parser", "main"]
 GROUPS = (
     "claims",
     "store",
+    "members",
     "partd",
 )
 

@@ -57,10 +57,12 @@ def format_row(n: int, r: ClaimResult) -> tuple[str, ...]:
 
 def cmd_adjudicate(args: argparse.Namespace) -> int:
     from pbm_engine.engine import Engine
+    from pbm_engine.errors import UsageError
     from pbm_engine.processor import Processor
+    from pbm_engine.store import is_postgres, open_store
     from pbm_engine.store.base import Store
     from pbm_engine.store.memory import MemoryStore
-    from pbm_engine.store.sqlite import SqliteStore, remove_store
+    from pbm_engine.store.sqlite import remove_store
 
     demo = not args.claims
     db = args.db or (DEMO_DB if demo else None)
@@ -71,8 +73,11 @@ def cmd_adjudicate(args: argparse.Namespace) -> int:
         store = MemoryStore()
     else:
         if args.fresh or (demo and args.db is None):
+            if is_postgres(db):
+                raise UsageError("--fresh deletes a SQLite file; it does not apply to "
+                                 "PostgreSQL")
             remove_store(db)
-        store = SqliteStore(db, synchronous=args.synchronous)
+        store = open_store(db, synchronous=args.synchronous)
     try:
         return _adjudicate(args, Processor(engine, store), db)
     finally:
@@ -178,8 +183,9 @@ def register(sub: Any) -> None:
                      "edits (YYYY-MM-DD; default: not checked)")
     adj.add_argument("--trace", action="store_true", help="record an explanation per claim")
     adj.add_argument("--quiet", action="store_true", help="print only the summary")
-    adj.add_argument("--db", help="SQLite store (default: memory; the bundled demo uses a fresh "
-                     f"{DEMO_DB} in the working directory)")
+    adj.add_argument("--db", help="SQLite file or postgresql:// URL (default: memory; the "
+                     f"bundled demo uses a fresh {DEMO_DB} in the working directory); members "
+                     "imported into it (pbm members import) are used instead of the book's")
     adj.add_argument("--fresh", action="store_true", help="delete the --db store first")
     adj.add_argument("--commit-every", type=int, default=1, metavar="N",
                      help="group N claims per store transaction (batch runs; default 1)")

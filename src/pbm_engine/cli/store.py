@@ -19,13 +19,13 @@ from pbm_engine.sources.loader import load_book, sample_book_path
 if TYPE_CHECKING:
     from pbm_engine.eligibility.members import Member
     from pbm_engine.portal.views import Portal
-    from pbm_engine.store.sqlite import SqliteStore
+    from pbm_engine.store.base import Store
 
 
-def _open_db(args: argparse.Namespace) -> SqliteStore:
-    from pbm_engine.store.sqlite import SqliteStore
+def _open_db(args: argparse.Namespace) -> Store:
+    from pbm_engine.store import open_store
 
-    return SqliteStore(args.db, create=False)
+    return open_store(args.db, create=False)
 
 
 def cmd_reverse(args: argparse.Namespace) -> int:
@@ -117,7 +117,7 @@ def _opt(cents: int | None) -> str:
 def register(sub: Any) -> None:
     """Add ``reverse``, ``accumulators`` and ``history`` to the ``pbm`` parser."""
     rev = sub.add_parser("reverse", help="reverse (B2) a paid claim in a store")
-    rev.add_argument("--db", required=True, help="SQLite store")
+    rev.add_argument("--db", required=True, help="SQLite file or postgresql:// URL")
     rev.add_argument("--pharmacy", required=True, help="pharmacy id (201-B1)")
     rev.add_argument("--rx", required=True, help="Rx number (402-D2)")
     rev.add_argument("--fill", type=int, default=0, help="fill number (403-D3)")
@@ -132,7 +132,7 @@ def register(sub: Any) -> None:
         cmd = sub.add_parser(name, help=text)
         cmd.add_argument("cardholder", help="cardholder id (302-C2)")
         cmd.add_argument("--person", help="person code (default: the whole family)")
-        cmd.add_argument("--db", required=True, help="SQLite store")
+        cmd.add_argument("--db", required=True, help="SQLite file or postgresql:// URL")
         cmd.add_argument("--book", default=str(sample_book_path()), help="book file")
         if name == "accumulators":
             cmd.add_argument("--date", help="as of this date (default: today)")

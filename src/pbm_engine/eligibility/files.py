@@ -64,11 +64,17 @@ class EligibilityFileError(ConfigError):
     """A file with bad rows; nothing was applied.  ``problems`` lists ``line N: what``."""
 
     def __init__(self, path: str | Path, problems: list[str], count: int) -> None:
+        problems = sorted(problems, key=_line_of)
         self.problems = problems
         self.count = count
         shown = "\n".join(problems[:MAX_REPORTED])
         more = f"\n... and {count - MAX_REPORTED} more" if count > MAX_REPORTED else ""
         super().__init__(f"{path}: {count} bad row(s); nothing was imported\n{shown}{more}")
+
+
+def _line_of(problem: str) -> int:
+    head = problem.split(":", 1)[0]
+    return int(head[5:]) if head.startswith("line ") and head[5:].isdigit() else 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,11 +148,16 @@ def check_columns(path: Path, required: tuple[str, ...], optional: tuple[str, ..
     """A CSV file must name every required column and no unknown one."""
     if path.suffix.lower() in (".jsonl", ".ndjson", ".json"):
         return
-    with path.open("rb") as handle:
-        if handle.read(1) == b"{":
-            return
-    with path.open(encoding="utf-8-sig", newline="") as text:
-        header = [h.strip().lower() for h in next(csv.reader(text), [])]
+    try:
+        with path.open("rb") as handle:
+            if handle.read(1) == b"{":
+                return
+        with path.open(encoding="utf-8-sig", newline="") as text:
+            header = [h.strip().lower() for h in next(csv.reader(text), [])]
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    except (csv.Error, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{path}: line 1: {exc}") from None
     missing = [c for c in required if c not in header]
     unknown = [c for c in header if c not in required and c not in optional]
     if missing or unknown:

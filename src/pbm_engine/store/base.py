@@ -88,6 +88,10 @@ class MemberStore(Eligibility, Protocol):
 
     def member_count(self) -> int: ...
 
+    def members_of_cardholder(self, cardholder_id: str) -> list[Member]:
+        """Every member with this cardholder ID, by person code."""
+        ...
+
     def members_by_key(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Member]:
         """The stored members among ``(cardholder ID, person code)`` keys."""
         ...

@@ -35,7 +35,7 @@ class MemoryStore:
         self._members: dict[tuple[str, str], Member] = {}
         self._member_ids: dict[str, tuple[str, str]] = {}
         self._families: dict[str, set[tuple[str, str]]] = {}
-        self._cardholders: dict[str, int] = {}
+        self._cardholders: dict[str, set[str]] = {}
         self._pas: dict[str, dict[str, PriorAuth]] = {}
         self._undo: list[Callable[[], None]] | None = None
         self._lock = threading.RLock()
@@ -149,6 +149,10 @@ class MemoryStore:
         return sorted((self._members[k] for k in self._families.get(family_id, ())),
                       key=lambda m: m.person_code)
 
+    def members_of_cardholder(self, cardholder_id: str) -> list[Member]:
+        return [self._members[(cardholder_id, p)]
+                for p in sorted(self._cardholders.get(cardholder_id, ()))]
+
     def family_coverage(self, member: Member) -> bool:
         return len(self._families.get(member.family_id, ())) > 1
 
@@ -187,7 +191,7 @@ class MemoryStore:
             self._families[old.family_id].discard(key)
             if not self._families[old.family_id]:
                 del self._families[old.family_id]
-            self._cardholders[key[0]] -= 1
+            self._cardholders[key[0]].discard(key[1])
             if not self._cardholders[key[0]]:
                 del self._cardholders[key[0]]
             del self._members[key]
@@ -195,7 +199,7 @@ class MemoryStore:
             self._members[key] = member
             self._member_ids[member.member_id] = key
             self._families.setdefault(member.family_id, set()).add(key)
-            self._cardholders[key[0]] = self._cardholders.get(key[0], 0) + 1
+            self._cardholders.setdefault(key[0], set()).add(key[1])
         if self._undo is not None:
             self._undo.append(lambda: self._put_member(old, key))
 

@@ -365,6 +365,13 @@ class PostgresStore:
                 "ORDER BY person_code", (family_id,)).fetchall()
         return [_member(row) for row in rows]
 
+    def members_of_cardholder(self, cardholder_id: str) -> list[Member]:
+        with self._lock, self._guard():
+            rows = self._db.execute(
+                f"SELECT {_MEMBER_COLUMNS} FROM members WHERE cardholder_id = %s "
+                "ORDER BY person_code", (cardholder_id,)).fetchall()
+        return [_member(row) for row in rows]
+
     def family_coverage(self, member: Member) -> bool:
         memo_id, size = self._family_size
         if memo_id != member.member_id:
