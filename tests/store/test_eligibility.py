@@ -19,18 +19,18 @@ from pbm_engine.cli import main
 from pbm_engine.cli.claims import sample_claims_path
 from pbm_engine.cli.textio import read_requests
 from pbm_engine.codes import Reject, Status
-from pbm_engine.eligibility.files import (
-    MEMBER_COLUMNS,
-    EligibilityFileError,
-    import_members,
-    import_prior_auths,
-)
 from pbm_engine.eligibility.members import Registry
 from pbm_engine.engine import Engine
 from pbm_engine.portal.views import Portal
 from pbm_engine.processor import Processor
 from pbm_engine.store import open_store
 from pbm_engine.store.base import Store
+from pbm_engine.store.eligibility import (
+    MEMBER_COLUMNS,
+    EligibilityFileError,
+    import_members,
+    import_prior_auths,
+)
 from pbm_engine.store.memory import MemoryStore
 from pbm_engine.store.sqlite import SqliteStore
 

@@ -23,8 +23,8 @@ _RELATIONSHIP = {"1": "cardholder", "2": "spouse", "3": "child", "4": "other"}
 
 
 def cmd_import(args: argparse.Namespace) -> int:
-    from pbm_engine.eligibility.files import import_members
     from pbm_engine.store import open_store
+    from pbm_engine.store.eligibility import import_members
 
     store = open_store(args.db)
     try:
@@ -38,8 +38,8 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_pa_import(args: argparse.Namespace) -> int:
-    from pbm_engine.eligibility.files import import_prior_auths
     from pbm_engine.store import open_store
+    from pbm_engine.store.eligibility import import_prior_auths
 
     store = open_store(args.db)
     try:

@@ -79,7 +79,7 @@ class MemberStore(Eligibility, Protocol):
     """Members (with their coverage periods) and prior authorizations held by a store.
 
     Writes are upserts keyed by (cardholder ID, person code) and (member id, PA number); the
-    importers in :mod:`pbm_engine.eligibility.files` run them inside one transaction per file.
+    importers in :mod:`pbm_engine.store.eligibility` run them inside one transaction per file.
     """
 
     def has_members(self) -> bool:

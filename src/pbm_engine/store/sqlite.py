@@ -18,7 +18,7 @@ on either.  Properties:
 * **Owner-only.**  A new store file is created with mode 0600 (it holds member data); SQLite
   gives its WAL and shared-memory files the same mode.
 * **Members on file.**  Members, coverage and prior authorizations imported from eligibility
-  files (:mod:`pbm_engine.eligibility.files`) are read by key through indexes: the store is an
+  files (:mod:`pbm_engine.store.eligibility`) are read by key through indexes: the store is an
   :class:`~pbm_engine.eligibility.members.Eligibility`.
 * **History read through an index, decoded once.**  A claim's history window is one query on a
   partial index that yields entry ids; each ledger row's fill is decoded once per open store
