@@ -92,8 +92,9 @@ class ImportReport:
 
 # -- reading ----------------------------------------------------------------------------------
 
-def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """``(line number, row)`` for every data row of a CSV or JSON-lines file.
+def read_rows(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+    """``(line number, row)`` for every data row of a CSV or JSON-lines file; values are text
+    (JSON numbers become text, a list of ``bypasses`` comma-separated text).
 
     JSON lines: a file named ``*.jsonl``/``*.ndjson``/``*.json``, or whose first byte is ``{``.
     A line that is not a JSON object yields ``{"__error__": message}``.
@@ -117,7 +118,12 @@ def read_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
                 if not isinstance(row, dict):
                     yield n, {"__error__": "not a JSON object"}
                     continue
-                yield n, row
+                try:
+                    yield n, {str(k).lower(): _as_text(str(k), v) if k != "bypasses" or
+                              not isinstance(v, list) else ",".join(map(str, v))
+                              for k, v in row.items()}
+                except ValueError as exc:
+                    yield n, {"__error__": str(exc)}
             return
         text = io.TextIOWrapper(handle, encoding="utf-8-sig", newline="")
         reader = csv.reader(text)
@@ -169,33 +175,42 @@ def check_columns(path: Path, required: tuple[str, ...], optional: tuple[str, ..
         raise ConfigError(f"{path}: line 1: {'; '.join(parts)}")
 
 
-def _text(row: Mapping[str, Any], name: str) -> str:
-    value = row.get(name)
+def _as_text(name: str, value: Any) -> str:
+    """A JSON value as the text a CSV cell would hold (numbers allowed, lists not)."""
     if value is None:
         return ""
     if isinstance(value, bool) or not isinstance(value, str | int):
         raise ValueError(f"{name}: expected text, got {value!r}")
-    return str(value).strip()
+    return str(value)
 
 
-def _day(row: Mapping[str, Any], name: str, required: bool = False) -> dt.date | None:
-    value = _text(row, name)
+_DAYS: dict[str, dt.date] = {}  # dates repeat across rows (birth dates, coverage starts)
+
+
+def _day(name: str, value: str, required: bool = False) -> dt.date | None:
+    day = _DAYS.get(value)
+    if day is not None:
+        return day
+    value = value.strip()
     if not value:
         if required:
             raise ValueError(f"{name}: required")
         return None
     try:
-        return dt.date.fromisoformat(value) if len(value) == 10 else _bad_date(name, value)
+        day = dt.date.fromisoformat(value) if len(value) == 10 else None
     except ValueError:
-        return _bad_date(name, value)
+        day = None
+    if day is None:
+        raise ValueError(f"{name}: {value!r} is not a date (YYYY-MM-DD)")
+    if len(_DAYS) < 200_000:
+        _DAYS[value] = day
+    return day
 
 
-def _bad_date(name: str, value: str) -> dt.date:
-    raise ValueError(f"{name}: {value!r} is not a date (YYYY-MM-DD)")
-
-
-def _ident(row: Mapping[str, Any], name: str, required: bool = True) -> str:
-    value = _text(row, name)
+def _ident(name: str, value: str, required: bool = True) -> str:
+    if _ID.fullmatch(value):
+        return value
+    value = value.strip()
     if not value:
         if required:
             raise ValueError(f"{name}: required")
@@ -206,9 +221,9 @@ def _ident(row: Mapping[str, Any], name: str, required: bool = True) -> str:
     return value
 
 
-def _member_key(row: Mapping[str, Any]) -> tuple[str, str]:
-    cardholder = _ident(row, "cardholder_id")
-    person = _text(row, "person_code")
+def _member_key(row: Mapping[str, str]) -> tuple[str, str]:
+    cardholder = _ident("cardholder_id", row.get("cardholder_id", ""))
+    person = row.get("person_code", "").strip()
     if not _PERSON.fullmatch(person):
         raise ValueError(f"person_code: {person!r} is not 1 to 3 digits")
     return cardholder, person.zfill(3)
@@ -221,40 +236,66 @@ class MemberRow:
     line: int
     action: str
     key: tuple[str, str]
-    member: Member | None
-    """Demographics (coverage empty) for add/change; None for terminate."""
+    member: tuple[Any, ...] | None
+    """For add/change, the member's fields but coverage: (family, plan, born, gender, first,
+    last, lis, relationship, member id); None for terminate."""
     period: CoveragePeriod | None
 
+    @property
+    def member_id(self) -> str:
+        return self.member[8] if self.member else ""
 
-def parse_member_row(line: int, row: Mapping[str, Any]) -> MemberRow:
-    """Validate one row; ValueError names the first bad field."""
+    def build(self, coverage: tuple[CoveragePeriod, ...]) -> Member:
+        """The member with these demographics and ``coverage`` (plan: the latest period's)."""
+        assert self.member is not None
+        family, plan, born, gender, first, last, lis, relationship, member_id = self.member
+        if coverage:
+            plan = max(coverage, key=_start).plan_id or plan
+        return Member(self.key[0], self.key[1], family, plan, born, gender, coverage, first,
+                      last, lis, relationship, member_id)
+
+
+def _start(period: CoveragePeriod) -> dt.date:
+    return period.start
+
+
+def parse_member_row(line: int, row: Mapping[str, str]) -> MemberRow:
+    """Validate one row (text values, as :func:`read_rows` gives them); ValueError names the
+    first bad field."""
     if "__error__" in row:
         raise ValueError(row["__error__"])
-    action = _text(row, "action").lower() or "add"
+    get = row.get
+    action = get("action", "").strip().lower() or "add"
     if action not in ("add", "change", "terminate"):
         raise ValueError(f"action: {action!r} is not add, change or terminate")
     key = _member_key(row)
     if action == "terminate":
-        end = _day(row, "coverage_end")
+        end = _day("coverage_end", get("coverage_end", ""))
         if end is None:
             raise ValueError("coverage_end: required to terminate")
         return MemberRow(line, action, key, None, CoveragePeriod(end, end, True))
-    plan = _ident(row, "plan_id")
-    gender_text = _text(row, "gender").upper()
-    if gender_text not in _GENDERS:
-        raise ValueError(f"gender: {gender_text!r} is not M, F or U")
-    relationship = _text(row, "relationship").lower()
-    if relationship not in _RELATIONSHIPS:
-        raise ValueError(f"relationship: {relationship!r} is not 1-4 (cardholder, spouse, "
-                         "child, other)")
-    lis = _text(row, "lis_level") or None
+    plan = _ident("plan_id", get("plan_id", ""))
+    gender = _GENDERS.get(get("gender", ""))
+    if gender is None:
+        gender_text = get("gender", "").strip().upper()
+        gender = _GENDERS.get(gender_text)
+        if gender is None:
+            raise ValueError(f"gender: {gender_text!r} is not M, F or U")
+    relationship = _RELATIONSHIPS.get(get("relationship", ""))
+    if relationship is None:
+        text = get("relationship", "").strip().lower()
+        relationship = _RELATIONSHIPS.get(text)
+        if relationship is None:
+            raise ValueError(f"relationship: {text!r} is not 1-4 (cardholder, spouse, child, "
+                             "other)")
+    lis = get("lis_level", "").strip() or None
     if lis is not None:
         from pbm_engine.medicare.adjudicate import lis_level_of
 
         lis_level_of(lis, 2025)  # ValueError names the accepted levels
-    born = _day(row, "date_of_birth", required=action == "add")
-    start = _day(row, "coverage_start", required=action == "add")
-    end = _day(row, "coverage_end")
+    born = _day("date_of_birth", get("date_of_birth", ""), required=action == "add")
+    start = _day("coverage_start", get("coverage_start", ""), required=action == "add")
+    end = _day("coverage_end", get("coverage_end", ""))
     period = None
     if start is not None:
         if end is not None and end < start:
@@ -262,16 +303,19 @@ def parse_member_row(line: int, row: Mapping[str, Any]) -> MemberRow:
         period = CoveragePeriod(start, end, False, plan)
     elif end is not None:
         raise ValueError("coverage_end without coverage_start (use action terminate)")
-    member_id = _ident(row, "member_id", required=False) or f"{key[0]}-{key[1]}"
-    member = Member(key[0], key[1], _ident(row, "family_id", required=False) or key[0], plan,
-                    born, _GENDERS[gender_text], (), _text(row, "first_name"),
-                    _text(row, "last_name"), lis, _RELATIONSHIPS[relationship], member_id)
-    return MemberRow(line, action, key, member, period)
+    member_id = _ident("member_id", get("member_id", ""), required=False) or \
+        f"{key[0]}-{key[1]}"
+    family = _ident("family_id", get("family_id", ""), required=False) or key[0]
+    fields = (family, plan, born, gender, get("first_name", "").strip(),
+              get("last_name", "").strip(), lis, relationship, member_id)
+    return MemberRow(line, action, key, fields, period)
 
 
 def merge_period(coverage: tuple[CoveragePeriod, ...], new: CoveragePeriod
                  ) -> tuple[CoveragePeriod, ...]:
     """Coverage with ``new`` set (see the module docstring); ValueError on an overlap."""
+    if not coverage:
+        return (new,)
     out = []
     for p in coverage:
         if p.start == new.start:
@@ -357,7 +401,7 @@ def _apply_batch(store: Store, batch: list[MemberRow], seen: set[tuple[str, str]
         return 0, 0, 0, []
     keys = list(dict.fromkeys(r.key for r in batch))
     current: dict[tuple[str, str], Member] = dict(store.members_by_key(keys))
-    new_ids = list(dict.fromkeys(r.member.member_id for r in batch
+    new_ids = list(dict.fromkeys(r.member_id for r in batch
                                  if r.member is not None and r.key not in current))
     owners = dict(store.member_id_owners(new_ids)) if new_ids else {}
     for member in current.values():
@@ -375,30 +419,28 @@ def _apply_batch(store: Store, batch: list[MemberRow], seen: set[tuple[str, str]
                 new = replace(old, coverage=terminate(old.coverage, row.period.end))
                 terminated += 1
             else:
-                given = row.member
-                assert given is not None
+                member_id = row.member_id
                 if old is None:
                     if row.action == "change":
                         raise ValueError(f"member {row.key[0]} person {row.key[1]} is not on "
                                          "file (use action add)")
-                    owner = owners.get(given.member_id)
+                    owner = owners.get(member_id)
                     if owner is not None and owner != row.key:
-                        raise ValueError(f"member_id {given.member_id} is already cardholder "
+                        raise ValueError(f"member_id {member_id} is already cardholder "
                                          f"{owner[0]} person {owner[1]}")
                     coverage: tuple[CoveragePeriod, ...] = ()
                     added += 1
                 else:
-                    if given.member_id != old.member_id:
-                        raise ValueError(f"member_id {given.member_id} does not match "
+                    if member_id != old.member_id:
+                        raise ValueError(f"member_id {member_id} does not match "
                                          f"{old.member_id} on file (a member id never changes)")
                     coverage = old.coverage
                     changed += 1
                 if row.period is not None:
                     coverage = merge_period(coverage, row.period)
-                # the member's plan: the plan of the latest period (claims use the period's)
-                plan = max(coverage, key=lambda p: p.start).plan_id if coverage else ""
-                new = replace(given, coverage=coverage, plan_id=plan or given.plan_id)
-                owners[new.member_id] = row.key
+                # the member's plan is the latest period's (claims use the period's own)
+                new = row.build(coverage)
+                owners[member_id] = row.key
         except ValueError as exc:
             bad.append(f"line {row.line}: {exc}")
             continue
@@ -418,37 +460,33 @@ class PaRow:
     pa: PriorAuth
 
 
-def parse_pa_row(line: int, row: Mapping[str, Any]) -> PaRow:
+def parse_pa_row(line: int, row: Mapping[str, str]) -> PaRow:
     """Validate one PA row; ValueError names the first bad field."""
     if "__error__" in row:
         raise ValueError(row["__error__"])
-    action = _text(row, "action").lower() or "add"
+    get = row.get
+    action = get("action", "").strip().lower() or "add"
     if action not in ("add", "delete"):
         raise ValueError(f"action: {action!r} is not add or delete")
     key = _member_key(row)
-    number = _ident(row, "number")
-    start = _day(row, "start", required=True)
-    end = _day(row, "end", required=True)
+    number = _ident("number", get("number", ""))
+    start = _day("start", get("start", ""), required=True)
+    end = _day("end", get("end", ""), required=True)
     assert start is not None and end is not None
     if end < start:
         raise ValueError(f"end {end} is before start {start}")
-    ndc = _text(row, "ndc") or None
+    ndc = get("ndc", "").strip() or None
     if ndc is not None and not _NDC.fullmatch(ndc):
         raise ValueError(f"ndc: {ndc!r} is not an 11-digit NDC")
-    raw = row.get("bypasses") or ""
-    if isinstance(raw, str):
-        bypasses = frozenset(b.strip() for b in re.split(r"[;| ]", raw) if b.strip())
-    elif isinstance(raw, list) and all(isinstance(b, str) for b in raw):
-        bypasses = frozenset(raw)
-    else:
-        raise ValueError(f"bypasses: {raw!r} is not a list of edit names")
+    raw = get("bypasses", "")
+    bypasses = frozenset(b.strip() for b in re.split(r"[;|, ]", raw) if b.strip())
     unknown = bypasses - BYPASSES
     if unknown:
         raise ValueError(f"bypasses: unknown edit(s) {', '.join(sorted(unknown))} "
                          f"(known: {', '.join(sorted(BYPASSES))})")
-    te_group = _text(row, "te_group") or None
-    group = _text(row, "group") or None
-    rxcui = _text(row, "rxcui") or None
+    te_group = get("te_group", "").strip() or None
+    group = get("group", "").strip() or None
+    rxcui = get("rxcui", "").strip() or None
     if action == "add" and not (ndc or te_group or group or rxcui):
         raise ValueError("a prior authorization needs ndc, te_group, group or rxcui")
     pa = PriorAuth("", number, start, end, ndc, te_group, group, rxcui, bypasses)

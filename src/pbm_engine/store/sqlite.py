@@ -457,15 +457,17 @@ class SqliteStore:
             return int(self._db.execute("SELECT count(*) FROM members").fetchone()[0])
 
     def members_by_key(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Member]:
+        wanted = set(keys)
+        cardholders = list({key[0] for key in keys})
         out: dict[tuple[str, str], Member] = {}
         with self._lock, self._guard():
-            for lo in range(0, len(keys), CHUNK):
-                part = keys[lo:lo + CHUNK]
-                args = [x for key in part for x in key]
-                for row in self._db.execute(
-                        f"SELECT {_MEMBER_COLUMNS} FROM members WHERE (cardholder_id, "
-                        f"person_code) IN (VALUES {', '.join(['(?, ?)'] * len(part))})", args):
-                    out[(row[0], row[1])] = _member(row)
+            for lo in range(0, len(cardholders), CHUNK):
+                part = cardholders[lo:lo + CHUNK]
+                for row in self._db.execute(  # the primary key's first column: an index probe
+                        f"SELECT {_MEMBER_COLUMNS} FROM members WHERE cardholder_id IN "
+                        f"({', '.join('?' * len(part))})", part):
+                    if (row[0], row[1]) in wanted:
+                        out[(row[0], row[1])] = _member(row)
         return out
 
     def member_id_owners(self, member_ids: Sequence[str]) -> dict[str, tuple[str, str]]:
