@@ -51,7 +51,8 @@ def write_members(path: Path, members: int, seed: int = 9) -> list[tuple[str, st
             changed = family % 4 == 0
             for person in range(1, size + 1):
                 code = f"{person:03d}"
-                born = f"{1950 + rng.randint(0, 70)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}"
+                born = (f"{1950 + rng.randint(0, 70)}-{rng.randint(1, 12):02d}-"
+                        f"{rng.randint(1, 28):02d}")
                 gender = "MF"[rng.randint(0, 1)]
                 relationship = "1" if person == 1 else ("2" if person == 2 else "3")
                 first = PLANS[family % 2]

@@ -196,13 +196,11 @@ def _dur(
     """Therapeutic duplication and drug-drug interactions (reject 88 unless overridden by
     a submitted DUR/PPS triple with the same reason and a "filled" result code)."""
     dos = claim.date_of_service
-    fills = [
-        f
-        for f in history.fills(member.member_id, dos - dt.timedelta(days=LOOKBACK_DAYS), dos)
-        if not same_claim(f, claim)
-    ]
+    fills = history.fills(member.member_id, dos - dt.timedelta(days=LOOKBACK_DAYS), dos)
     out = []
     for finding in dur_findings(plan.dur, drug, dos, fills):
+        if same_claim(finding.fill, claim):
+            continue  # the claim itself (a rebill or duplicate), not an earlier fill
         overridden = any(
             o.reason == finding.reason and o.result in plan.dur.override_results
             for o in claim.dur_overrides
