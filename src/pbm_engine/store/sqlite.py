@@ -97,6 +97,8 @@ ON CONFLICT (member_id, number) DO UPDATE SET start_date = excluded.start_date,
 FILL_CACHE_LIMIT = 1_000_000
 """Decoded fills kept per open store (about 0.3 KB each) before the cache starts over."""
 CHUNK = 400
+MMAP_BYTES = 1 << 30
+"""Up to this much of the store file is read through a memory map."""
 
 
 class SqliteStore:
@@ -146,6 +148,10 @@ class SqliteStore:
             self._check_version(db)
             _retry_busy(lambda: db.execute("PRAGMA journal_mode = WAL").fetchone())
             db.execute(f"PRAGMA synchronous = {self.synchronous}")
+            # a store of millions of members: keep the hot index pages in memory (64 MiB page
+            # cache) and read the file through a memory map (reads without a copy per page)
+            db.execute("PRAGMA cache_size = -65536")
+            db.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
             self._migrate()
         except sqlite3.DatabaseError as exc:
             raise StoreError(f"{self.path}: not a usable pbm-engine store ({exc}); "
