@@ -308,3 +308,11 @@ def test_cli_members_and_pa(tmp_path: Path, db_target: str,
         assert store.member_count() == 2
     finally:
         store.close()
+
+
+def test_store_urls_are_printed_without_passwords() -> None:
+    from pbm_engine.store import redact
+
+    assert redact("postgresql://pbm:s3cret@db.example:5432/claims") == \
+        "postgresql://pbm@db.example:5432/claims"
+    assert redact("claims.db") == "claims.db"

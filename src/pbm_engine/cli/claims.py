@@ -102,7 +102,9 @@ def _adjudicate(args: argparse.Namespace, processor: Processor, db: str | None) 
     if not args.quiet:
         print_table(_COLUMNS, rows, sys.stdout)
     summary = ", ".join(f"{k}={v}" for k, v in sorted(counts.items()))
-    where = f"store {db}" if db else "in-memory store"
+    from pbm_engine.store import redact
+
+    where = f"store {redact(db)}" if db else "in-memory store"
     total = sum(counts.values())
     print(f"\n{total} transactions ({summary}); results written to {out_path}; {where}")
     return 0

@@ -19,6 +19,20 @@ def is_postgres(target: str) -> bool:
     return target.startswith(POSTGRES_SCHEMES)
 
 
+def redact(target: str) -> str:
+    """A ``--db`` value fit to print: a PostgreSQL URL or connection string without its
+    password."""
+    if is_postgres(target):
+        scheme, rest = target.split("://", 1)
+        if "@" in rest:
+            who, where = rest.rsplit("@", 1)
+            return f"{scheme}://{who.split(':', 1)[0]}@{where}"
+        return target
+    if "password=" in target:
+        return " ".join(p for p in target.split() if not p.startswith("password="))
+    return target
+
+
 def open_store(target: str, *, create: bool = True, **options: Any) -> Store:
     """The store a ``--db`` value names: ``postgresql://...`` opens PostgreSQL (psycopg 3, the
     ``postgres`` extra); anything else is a SQLite file.  ``options`` go to the SQLite store
@@ -40,6 +54,7 @@ __all__ = [
     "Store",
     "is_postgres",
     "open_store",
+    "redact",
     "result_from_dict",
     "result_to_dict",
 ]

@@ -461,11 +461,9 @@ class _Failure(Exception):
 
 def _safe(url: str) -> str:
     """A connection string without its password (never print credentials)."""
-    if "://" in url and "@" in url.split("://", 1)[1]:
-        scheme, rest = url.split("://", 1)
-        who, where = rest.rsplit("@", 1)
-        return f"{scheme}://{who.split(':', 1)[0]}@{where}"
-    return " ".join(p for p in url.split() if not p.startswith("password="))
+    from pbm_engine.store import redact
+
+    return redact(url)
 
 
 def _fill(row: Sequence[Any], groups_seen: dict[str, frozenset[str]]) -> Fill:
