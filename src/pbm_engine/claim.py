@@ -425,8 +425,8 @@ _SLOW_ONLY = frozenset({"clarification_codes", "dur_overrides", "other_coverage_
 
 
 def _clean(value: object, max_len: int) -> bool:
-    return (type(value) is str and 0 < len(value) <= max_len  # type: ignore[arg-type]
-            and not value[0].isspace() and not value[-1].isspace())  # type: ignore[index]
+    return (type(value) is str and 0 < len(value) <= max_len
+            and not value[0].isspace() and not value[-1].isspace())
 
 
 def _plain_amount(value: object, scale: int) -> int | None:

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 from pbm_engine.money import to_price
 
@@ -194,7 +194,7 @@ def load_nadac(path_or_file: str | Path | IO[str] | IO[bytes] = BUNDLED_NADAC) -
     name = str(getattr(path_or_file, "name", "<stream>"))
     stream = path_or_file
     if isinstance(stream, (io.RawIOBase, io.BufferedIOBase)) or "b" in getattr(stream, "mode", ""):
-        wrapper = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")  # type: ignore[arg-type]
+        wrapper = io.TextIOWrapper(cast(IO[bytes], stream), encoding="utf-8-sig", newline="")
         try:
             return list(iter_nadac(wrapper, name))
         finally:

@@ -69,10 +69,11 @@ def result_from_dict(data: Mapping[str, Any]) -> ClaimResult:
     for name in OPTIONAL_MONEY_FIELDS:
         money[name] = _cents_or_none(get(name))
     delta = get("accumulator_delta")
+    text: dict[str, Any] = {name: get(name) or "" for name in _TEXT_FIELDS}
     return ClaimResult(
         status=Status(data["status"]),
         transaction=Transaction(data["transaction_code"]),
-        **{name: get(name) or "" for name in _TEXT_FIELDS},
+        **text,
         fill_number=int(get("fill_number") or 0),
         date_of_service=_date(get("date_of_service")),
         tier=get("tier"),
