@@ -13,6 +13,18 @@ from enum import IntEnum, StrEnum
 from functools import cache
 from importlib import resources
 
+__all__ = [
+    "DAW",
+    "Basis",
+    "Channel",
+    "Reject",
+    "Status",
+    "Transaction",
+    "normalize_reject",
+    "reject_description",
+    "reject_table",
+]
+
 
 class Transaction(StrEnum):
     """103-A3 transaction code."""

@@ -31,10 +31,13 @@ from pbm_engine.sources.loader import load_book, sample_book_path
 if TYPE_CHECKING:
     from pbm_engine.processor import Processor
 
+__all__ = ["register", "sample_claims_path", "sample_proposed_book_path"]
+
 DEMO_DB = "pbm-demo.db"
 
 
 def sample_claims_path() -> Path:
+    """The bundled sample claims (JSON lines)."""
     return Path(str(resources.files("pbm_engine") / "data" / "sample" / "claims.jsonl"))
 
 
@@ -104,6 +107,7 @@ def _adjudicate(args: argparse.Namespace, processor: Processor, db: str | None) 
 
 
 def sample_proposed_book_path() -> Path:
+    """The bundled proposed plan change (``pbm compare``'s default after-book)."""
     return Path(str(resources.files("pbm_engine") / "data" / "sample" / "book_proposed.yaml"))
 
 

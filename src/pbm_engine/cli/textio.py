@@ -8,6 +8,8 @@ from typing import Any, TextIO
 
 import orjson
 
+__all__ = ["print_table", "read_jsonl", "read_requests"]
+
 
 def read_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
     """Yield (line number, parsed object or raw bytes when malformed) for each non-blank line.

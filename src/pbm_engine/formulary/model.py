@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+__all__ = ["Coverage", "Drug", "Formulary", "QuantityLimit", "StepTherapy"]
+
 
 class Coverage(StrEnum):
     """Whether the plan covers a drug."""

@@ -74,6 +74,7 @@ CHANNEL_ORDER = {
         ClaimChannel.SPECIALTY: (Channel.RETAIL_NONPREF, Channel.RETAIL_PREF),
     },
 }
+"""Per pharmacy kind, the SPUF cost-share channels a claim channel tries, in order."""
 
 
 @dataclass(frozen=True, slots=True)

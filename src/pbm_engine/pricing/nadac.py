@@ -20,12 +20,15 @@ from typing import IO, cast
 
 from pbm_engine.money import to_price
 
+__all__ = ["BUNDLED_NADAC", "PRICING_UNITS", "NadacRow", "iter_nadac", "load_nadac"]
+
 BUNDLED_NADAC = (
     Path(__file__).resolve().parent.parent / "data" / "nadac" / "nadac_2026-04-29_sample_rows.csv"
 )
 """The NADAC extract shipped with the package (a partial file; see ``data/README.md``)."""
 
 PRICING_UNITS = frozenset({"EA", "ML", "GM"})
+"""NADAC pricing units: each, millilitre, gram."""
 
 # Canonical column key -> attribute it feeds.  Keys are normalised header names.
 _COLUMNS = {

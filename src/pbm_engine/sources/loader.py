@@ -51,6 +51,20 @@ from pbm_engine.pricing.contract import ContractTerms, Network
 from pbm_engine.pricing.prices import NadacPoint, PricePoint
 from pbm_engine.sources.paths import resolve
 
+__all__ = [
+    "load_book",
+    "load_formulary",
+    "load_members",
+    "load_model",
+    "load_nadac_file",
+    "load_plan",
+    "load_prices",
+    "load_sample_book",
+    "read_yaml",
+    "resolve",
+    "sample_book_path",
+]
+
 Money = str | int
 M = TypeVar("M", bound=BaseModel)
 _DAYS = re.compile(r"^\s*(\d+)\s*-\s*(\d+)\s*$")
@@ -472,6 +486,7 @@ def _describe(exc: ValidationError, path: str) -> str:
 
 
 def read_yaml(path: Path) -> Any:
+    """Parse a YAML file; ConfigError when it is missing or not valid YAML."""
     try:
         with path.open(encoding="utf-8") as handle:
             return yaml.safe_load(handle)
@@ -482,6 +497,7 @@ def read_yaml(path: Path) -> Any:
 
 
 def load_model(model: type[M], path: Path) -> M:
+    """Read a YAML file and validate it as ``model``; ConfigError names the file and field."""
     data = read_yaml(path)
     try:
         return model.model_validate(data)
@@ -554,6 +570,7 @@ def load_nadac_file(path: Path, book: Book) -> None:
 
 
 def load_members(path: Path, book: Book) -> None:
+    """Load a members file into the book's registry (members and prior authorizations)."""
     model = load_model(MembersModel, path)
 
     def build() -> None:
