@@ -116,9 +116,9 @@ class Engine:
     def __init__(self, book: Book, *, trace: bool = False) -> None:
         self.book = book
         self.trace_default = trace
-        # plan id -> (the plan object it was built from, its benefit); rebuilt if the book's
-        # plan changes.  Filling it is idempotent, so sharing an engine across threads is safe.
-        self._benefits: dict[str, tuple[object, Benefit[Any]]] = {}
+        # plan id -> (what its benefit was built from, the benefit); see benefit_for.  Filling
+        # it is idempotent, so sharing an engine across threads is safe.
+        self._benefits: dict[str, tuple[tuple[object, ...], Benefit[Any]]] = {}
 
     # -- entry point -------------------------------------------------------------------------
 
@@ -171,22 +171,28 @@ class Engine:
     def benefit_for(self, plan_id: str) -> Benefit[Any] | None:
         """The benefit of a plan of the book (commercial or Part D); None if not loaded."""
         book = self.book
-        plan: object = book.plans.get(plan_id)
-        if plan is None:
-            plan = book.part_d_plans.get(plan_id)
-            if plan is None:
+        commercial = book.plans.get(plan_id)
+        # What the benefit was built from: rebuilt when the book's plan, formulary or registry
+        # is replaced.
+        basis: tuple[object, ...]
+        if commercial is not None:
+            basis = (commercial, book.formularies.get(commercial.formulary_id), book.registry)
+        else:
+            part_d = book.part_d_plans.get(plan_id)
+            if part_d is None:
                 return None
+            basis = (part_d,)
         cached = self._benefits.get(plan_id)
-        if cached is not None and cached[0] is plan:
+        if cached is not None and len(cached[0]) == len(basis) and \
+                all(a is b for a, b in zip(cached[0], basis, strict=True)):
             return cached[1]
         benefit: Benefit[Any]
-        commercial = book.plans.get(plan_id)
         if commercial is not None:
             benefit = CommercialBenefit(commercial, book.formularies[commercial.formulary_id],
                                         book.registry)
         else:
             benefit = PartDBenefit(book.part_d_plans[plan_id])
-        self._benefits[plan_id] = (plan, benefit)
+        self._benefits[plan_id] = (basis, benefit)
         return benefit
 
     def fill_for(self, claim: Claim, result: ClaimResult) -> Fill:
