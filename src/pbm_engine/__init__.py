@@ -12,14 +12,25 @@ from pbm_engine.errors import ConfigError, PbmError, StoreError, UsageError
 from pbm_engine.money import Cents, fmt, to_cents, to_decimal
 from pbm_engine.processor import Processor
 from pbm_engine.result import ClaimResult, RejectInfo
-from pbm_engine.sources.loader import (
-    load_book,
-    load_formulary,
-    load_plan,
-    load_sample_book,
-    sample_book_path,
-)
+from pbm_engine.sources.compiled import load_book, sample_book_path
 from pbm_engine.store.memory import MemoryStore
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from pbm_engine.sources.loader import load_formulary, load_plan, load_sample_book
+
+# The file readers load pydantic and YAML; they are imported on first use, so that
+# ``import pbm_engine`` stays cheap (``load_book`` reads a compiled book without them).
+_LAZY = {"load_formulary", "load_plan", "load_sample_book"}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        from pbm_engine.sources import loader
+
+        return getattr(loader, name)
+    raise AttributeError(f"module 'pbm_engine' has no attribute {name!r}")
+
 
 __all__ = [
     "DAW",

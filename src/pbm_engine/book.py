@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from pbm_engine.benefit.federal import plan_warnings
 from pbm_engine.benefit.plan import Plan
 from pbm_engine.eligibility.members import Registry
 from pbm_engine.errors import ConfigError
@@ -51,6 +50,8 @@ class Book:
 
     def warnings(self) -> list[str]:
         """Things that load but probably are not what the plan administrator meant."""
+        from pbm_engine.benefit.federal import plan_warnings  # reads its tables (YAML)
+
         out: list[str] = []
         for formulary in self.formularies.values():
             fid = formulary.formulary_id
