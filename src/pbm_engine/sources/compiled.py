@@ -65,9 +65,10 @@ def load_book(path: str | Path, extra_plans: Iterable[Plan] = (), *,
     folder.  ``freeze``: put the loaded book out of the garbage collector's way
     (:func:`pbm_engine.longlived.settle`).  Books with ``extra_plans`` are not cached.
     """
-    book, _ = load_compiled(path, extra_plans, cache=cache)
-    if freeze:
-        settle()
+    with paused_gc():  # frozen before the collector runs again: it never walks the book
+        book, _ = load_compiled(path, extra_plans, cache=cache)
+        if freeze:
+            settle()
     return book
 
 
