@@ -220,7 +220,7 @@ class _Tables:
     __slots__ = ("extra", "first_year", "last_year", "path", "tables")
 
     def __init__(self, path: Path) -> None:
-        import yaml  # loaded when a table is first read, not when the engine is imported
+        import yaml  # loaded on first use: importing the engine does not load the YAML parser
 
         self.path = path
         try:

@@ -223,5 +223,6 @@ def codec_for(tp: Any) -> Codec:
         if dataclasses.is_dataclass(tp):
             return dataclass_codec(tp)
         if issubclass(tp, tuple) and hasattr(tp, "_fields"):
-            return _record(tp, tuple(tp._fields), _hints(tp))
+            hints = _hints(tp)  # a NamedTuple's hints are its fields, in order
+            return _record(tp, tuple(hints), hints)
     raise CodecError(f"no codec for {tp!r}")

@@ -40,8 +40,9 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from pbm_engine.book import Book
-from pbm_engine.longlived import paused_gc, settle
 from pbm_engine.sources.codec import Codec, CodecError, codec_for
+from pbm_engine.sources.longlived import paused_gc, settle
+from pbm_engine.sources.paths import resolve, sample_book_path
 
 if TYPE_CHECKING:
     from pbm_engine.benefit.plan import Plan
@@ -63,7 +64,7 @@ def load_book(path: str | Path, extra_plans: Iterable[Plan] = (), *,
 
     ``cache``: None (default: ``$PBM_CACHE_DIR`` or beside the book), False (no cache), or a
     folder.  ``freeze``: put the loaded book out of the garbage collector's way
-    (:func:`pbm_engine.longlived.settle`).  Books with ``extra_plans`` are not cached.
+    (:func:`pbm_engine.sources.longlived.settle`).  Books with ``extra_plans`` are not cached.
     """
     with paused_gc():  # frozen before the collector runs again: it never walks the book
         book, _ = load_compiled(path, extra_plans, cache=cache)
@@ -101,11 +102,6 @@ def load_compiled(path: str | Path, extra_plans: Iterable[Plan] = (), *,
     except (OSError, CodecError, ValueError, TypeError) as exc:
         return book, f"uncached: cannot write the cache ({exc})"
     return book, "compiled" if why == "no cache file" else f"recompiled: {why}"
-
-
-def sample_book_path() -> Path:
-    """The bundled sample book (plans, formulary, prices, members)."""
-    return _PACKAGE / "data" / "sample" / "book.yaml"
 
 
 def cache_dir_for(book_path: Path, cache: bool | str | Path | None = None) -> Path | None:
@@ -187,7 +183,7 @@ def _digest(kind: str, path: Path) -> str:
 
 def _sources(book_path: Path) -> list[list[str]]:
     """``[kind, path, sha256]`` of the book file and every file or folder it names."""
-    from pbm_engine.sources.loader import read_yaml, resolve
+    from pbm_engine.sources.loader import read_yaml
 
     out = [["file", str(book_path), _file_digest(book_path)]]
     try:
@@ -224,7 +220,7 @@ def _strings(value: Any) -> Iterator[str]:
 def _book_fields() -> list[tuple[str, Codec]]:
     """Codecs of the book's fields but its Part D plans (whose modules load only when a book
     has Part D plans) and ``known_ndcs`` (recomputed by ``Book.check``)."""
-    hints = typing.get_type_hints(Book, localns={"PartDPlan": Any})
+    hints = typing.get_type_hints(Book)
     return [(f.name, codec_for(hints[f.name])) for f in dataclasses.fields(Book)
             if f.init and f.name not in ("part_d_plans", "known_ndcs")]
 
