@@ -171,6 +171,22 @@ def test_damaged_key_or_unwritable_folder_still_loads(tmp_path: Path) -> None:
     assert how.startswith("uncached") and book.plans
 
 
+def test_a_folder_others_can_write_is_not_used(tmp_path: Path) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    shared.chmod(0o777)
+    book, how = load_compiled(loader.sample_book_path(), cache=shared)
+    assert how.startswith("uncached") and book.plans
+    assert not any(shared.iterdir())
+
+
+def test_a_key_others_can_read_is_not_used(tmp_path: Path) -> None:
+    cache = tmp_path / "cache"
+    load_compiled(loader.sample_book_path(), cache=cache)
+    (cache / "key").chmod(0o644)
+    assert load_compiled(loader.sample_book_path(), cache=cache)[1].startswith("uncached")
+
+
 def test_cache_dir_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     book_path = copy_sample(tmp_path)
     monkeypatch.setenv("PBM_CACHE_DIR", "off")

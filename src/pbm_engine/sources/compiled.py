@@ -127,11 +127,20 @@ def cache_file_for(book_path: Path, folder: Path) -> Path:
 # -- the cache folder and its key ------------------------------------------------------------
 
 def _usable(folder: Path) -> Path | None:
+    """The folder, made if missing, when it is ours and no one else can write in it."""
     try:
         folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        st = folder.stat()
     except OSError:
         return None
-    return folder if os.access(folder, os.W_OK | os.X_OK) else None
+    if not os.access(folder, os.W_OK | os.X_OK) or not _private(st):
+        return None
+    return folder
+
+
+def _private(st: os.stat_result) -> bool:
+    """Owned by this user and not writable by group or others."""
+    return st.st_uid == os.getuid() and not st.st_mode & 0o022
 
 
 def _key(folder: Path) -> bytes:
@@ -140,8 +149,8 @@ def _key(folder: Path) -> bytes:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         key = path.read_bytes()
-        if len(key) != 32:
-            raise OSError(0, "the cache key file is damaged") from None
+        if len(key) != 32 or not _private(path.stat()) or path.stat().st_mode & 0o044:
+            raise OSError(0, "the cache key file is damaged or not private") from None
         return key
     key = secrets.token_bytes(32)
     with os.fdopen(fd, "wb") as handle:
