@@ -79,6 +79,18 @@ class Formulary:
     source: str = ""
     by_group: dict[str, tuple[str, ...]] = field(default_factory=dict)
     by_te_group: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    open_by_group: dict[str, tuple[Drug, ...]] = field(init=False, repr=False, compare=False)
+    """Per group, its covered drugs without PA or step edits, in ``by_group`` order (derived:
+    :meth:`alternatives` must not scan a group of thousands of restricted drugs per claim)."""
+
+    def __post_init__(self) -> None:
+        open_by_group: dict[str, tuple[Drug, ...]] = {}
+        for group, ndcs in self.by_group.items():
+            found = (self.drugs[n] for n in ndcs)
+            open_by_group[group] = tuple(
+                d for d in found
+                if d.coverage is Coverage.COVERED and not d.pa_required and not d.step_therapy)
+        object.__setattr__(self, "open_by_group", open_by_group)
 
     @classmethod
     def build(
@@ -118,10 +130,7 @@ class Formulary:
         """Covered drugs of the given groups without PA or step edits (for reject messages)."""
         out: list[Drug] = []
         for g in sorted(groups):
-            for ndc in self.by_group.get(g, ()):
-                d = self.drugs[ndc]
-                if d.coverage is Coverage.COVERED and not d.pa_required and not d.step_therapy:
-                    out.append(d)
-                    if len(out) >= limit:
-                        return tuple(out)
+            out.extend(self.open_by_group.get(g, ())[:limit - len(out)])
+            if len(out) >= limit:
+                break
         return tuple(out)
