@@ -54,6 +54,9 @@ def _codes(value: Any) -> tuple[str, ...]:
 
 
 def _cents(value: Any) -> Cents:
+    if type(value) is str and len(value) > 3 and value[-3] == "." and value[:-3].isdigit() \
+            and value[-2:].isdigit():
+        return int(value[:-3]) * 100 + int(value[-2:])  # fast path: "12.34"
     return 0 if value is None or value == "" else to_cents(value)
 
 

@@ -44,6 +44,7 @@ from pbm_engine.batch.snapshot import AccKey, read_snapshot, row_of
 from pbm_engine.batch.worker import (
     PART_TABLES,
     PartitionTask,
+    cached_book,
     part_dir,
     read_marker,
     run_partition,
@@ -214,9 +215,7 @@ def run(inputs: Sequence[str | Path], book: str | Path, out_dir: str | Path, *,
         "db": None if db is None else _identity(Path(db)),
     }
     manifest = _check_out_dir(out, resume, identity)
-    from pbm_engine.sources.loader import load_book
-
-    loaded = load_book(book_path)
+    loaded = cached_book(str(book_path.resolve()))
     if manifest is None:
         n = partitions or max(1, math.ceil(estimate_claims(paths) / CLAIMS_PER_PARTITION))
         manifest = {**identity, "partitions": n, "complete": False}
