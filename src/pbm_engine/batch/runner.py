@@ -138,9 +138,9 @@ def estimate_claims(inputs: Sequence[Path]) -> int:
     total = 0
     for path in inputs:
         if input_format(path) == "parquet":
-            from pbm_engine.batch.formats import _pyarrow
+            from pbm_engine.batch.arrow import pyarrow
 
-            total += _pyarrow().parquet.ParquetFile(path).metadata.num_rows
+            total += pyarrow().parquet.ParquetFile(path).metadata.num_rows
             continue
         size = path.stat().st_size
         with path.open("rb") as handle:

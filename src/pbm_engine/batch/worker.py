@@ -10,6 +10,7 @@ writes the partition's checkpoint marker (atomically).  It returns only the smal
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -97,9 +98,7 @@ def cached_book(path: str) -> Book:
 
 def partition_book(base: Book, registry: Registry) -> Book:
     """The book with its member registry replaced (one partition's families)."""
-    return Book(plans=base.plans, formularies=base.formularies, networks=base.networks,
-                prices=base.prices, registry=registry, part_d_plans=base.part_d_plans,
-                known_ndcs=base.known_ndcs)
+    return dataclasses.replace(base, registry=registry)
 
 
 def _lines(path: Path) -> list[bytes]:
