@@ -145,13 +145,16 @@ def run_partition(task: PartitionTask, progress: Callable[[int], None] | None = 
 
     # Read and order the partition's claims.
     fkeys: dict[str, int] = {}
+    fam_cache: dict[bytes, tuple[str, int]] = {}
     work_items: list[tuple[Any, dict[str, Any]]] = []
     for line in _lines(pdir / "claims.spill"):
         seq_b, fam_b, payload = line.split(b"\t", 2)
-        family = orjson.loads(fam_b)
-        fk = fkeys.get(family)
-        if fk is None:
-            fk = fkeys[family] = family_key(family)
+        known = fam_cache.get(fam_b)
+        if known is None:
+            family = orjson.loads(fam_b)
+            known = fam_cache[fam_b] = (family, family_key(family))
+            fkeys[family] = known[1]
+        family, fk = known
         record = orjson.loads(payload)
         seq = int(seq_b)
         work_items.append((sort_key(fk, family, record, seq), record))
@@ -220,10 +223,11 @@ def run_partition(task: PartitionTask, progress: Callable[[int], None] | None = 
             continue
         plan_id, year, level, owner = key
         family = owner if level == "F" else families.get(owner, owner)
-        fk = fkeys.get(family)
-        if fk is None:
-            fk = fkeys[family] = family_key(family)
-        acc_rows.append(((fk, family, level, owner, plan_id, year), row_of(key, family, totals)))
+        acc_key = fkeys.get(family)
+        if acc_key is None:
+            acc_key = fkeys[family] = family_key(family)
+        acc_rows.append(((acc_key, family, level, owner, plan_id, year),
+                         row_of(key, family, totals)))
     acc_rows.sort(key=lambda item: item[0])
     for _, row in acc_rows:
         writers["accumulators"].add(row)
