@@ -28,7 +28,12 @@ from pbm_engine.codes import Reject, Status, Transaction
 from pbm_engine.edits import utilization
 from pbm_engine.eligibility.members import Member, PriorAuth, coverage_reject
 from pbm_engine.formulary.model import Drug, Formulary
-from pbm_engine.formulary.substitution import cost_share_tier, generic_arm, penalty_applies
+from pbm_engine.formulary.substitution import (
+    alternatives_offered,
+    cost_share_tier,
+    generic_arm,
+    penalty_applies,
+)
 from pbm_engine.money import Cents, fmt
 from pbm_engine.pricing.claim_price import price_claim
 from pbm_engine.pricing.contract import Arm, Network
@@ -434,11 +439,7 @@ def _rejected_from_issues(issues: list[Issue], raw: dict[str, Any]) -> ClaimResu
 
 
 def _alternatives(formulary: Formulary, drug: Drug) -> tuple[Alternative, ...]:
-    groups = set(drug.groups)
-    if drug.step_therapy:
-        groups |= drug.step_therapy.prerequisites
-    found = formulary.alternatives(frozenset(groups))
-    return tuple(Alternative(d.ndc, d.name, d.tier) for d in found if d.ndc != drug.ndc)
+    return alternatives_offered(formulary, drug)
 
 
 def _opt_fmt(cents: Cents | None) -> str:

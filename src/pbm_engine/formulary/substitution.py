@@ -8,6 +8,7 @@ from pbm_engine.claim import Claim
 from pbm_engine.formulary.model import Drug, Formulary
 from pbm_engine.pricing.contract import Arm, Network, cheapest, contract_arms
 from pbm_engine.pricing.prices import PriceIndex
+from pbm_engine.result import Alternative
 
 
 def cost_share_tier(plan: Plan, formulary: Formulary, drug: Drug, daw: int) -> int:
@@ -56,3 +57,9 @@ def generic_arm(
         if arm is not None and (best is None or arm.total < best[0].total):
             best = (arm, generic)
     return best
+
+
+def alternatives_offered(formulary: Formulary, drug: Drug) -> tuple[Alternative, ...]:
+    """The preferred products a 608/MR reject names (see :meth:`Formulary.alternatives`):
+    related to the drug, one per product name."""
+    return tuple(Alternative(d.ndc, d.name, d.tier) for d in formulary.alternatives(drug))

@@ -51,6 +51,7 @@ from pbm_engine.claim import Claim
 from pbm_engine.codes import Reject, Status
 from pbm_engine.eligibility.members import Member, coverage_reject
 from pbm_engine.formulary.model import Coverage, Drug, Formulary
+from pbm_engine.formulary.substitution import alternatives_offered
 from pbm_engine.medicare.design import CoverageLevel, DesignLookupError
 from pbm_engine.medicare.parameters import LisLevel
 from pbm_engine.medicare.pde import build_pde
@@ -214,11 +215,7 @@ def _part_d_reject(code: str, message: str, drug: Drug) -> tuple[str, str]:
 
 
 def _alternatives(formulary: Formulary, drug: Drug) -> tuple[Alternative, ...]:
-    groups = set(drug.groups)
-    if drug.step_therapy:
-        groups |= drug.step_therapy.prerequisites
-    found = formulary.alternatives(frozenset(groups))
-    return tuple(Alternative(d.ndc, d.name, d.tier) for d in found if d.ndc != drug.ndc)
+    return alternatives_offered(formulary, drug)
 
 
 def _is_copay(plan: PartDPlan, drug: Drug, tier: int, claim: Claim,
