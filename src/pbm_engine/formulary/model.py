@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
+from functools import cache
 
 
 class Coverage(StrEnum):
@@ -172,6 +173,7 @@ _ROUTES = (
 )
 
 
+@cache
 def route_of(name: str) -> str:
     """The route a product name implies (oral unless it names another); used so a
     therapeutic alternative is never offered across routes (an injection for a tablet)."""

@@ -240,6 +240,7 @@ class Estimator:
         self.history: HistoryView = history if history is not None else (
             accumulators if hasattr(accumulators, "fills") else EMPTY)  # type: ignore[assignment]
         self.max_alternatives = max_alternatives
+        self._candidates: dict[tuple[str, str], tuple[tuple[str, Drug], ...]] = {}
 
     # -- lookups -----------------------------------------------------------------------------
 
@@ -365,10 +366,14 @@ class Estimator:
         result = self.engine.adjudicate(claim, accumulators=view, history=view)
         return _channel_estimate(self.book, formulary, drug, claim, result)
 
-    def _alternatives(self, member: Member, formulary: Formulary, drug: Drug,
-                      channels: list[ChannelEstimate], daw: int, as_of: dt.date,
-                      view: _RequestView) -> tuple[AlternativeEstimate, ...]:
-        base = channels[0]
+    def candidates(self, formulary: Formulary, drug: Drug) -> tuple[tuple[str, Drug], ...]:
+        """The related products to price instead of ``drug``, one NDC per product name:
+        generic equivalents, then step-therapy prerequisites and lower-tier drugs of the same
+        therapeutic class (kind ``generic`` or ``therapeutic``).  Cached per formulary entry."""
+        key = (formulary.formulary_id, drug.ndc)
+        hit = self._candidates.get(key)
+        if hit is not None:
+            return hit
         kinds: dict[str, tuple[str, Drug]] = {}
         for kind, found in (("generic", formulary.generic_equivalents(drug)),
                             ("therapeutic", formulary.step_alternatives(drug)),
@@ -376,9 +381,16 @@ class Estimator:
             for d in sorted(found, key=lambda d: (d.tier, d.name, d.ndc)):
                 if d.name != drug.name and d.name not in kinds:
                     kinds[d.name] = (kind, d)
+        hit = self._candidates[key] = tuple(kinds.values())
+        return hit
+
+    def _alternatives(self, member: Member, formulary: Formulary, drug: Drug,
+                      channels: list[ChannelEstimate], daw: int, as_of: dt.date,
+                      view: _RequestView) -> tuple[AlternativeEstimate, ...]:
+        base = channels[0]
         out: list[AlternativeEstimate] = []
         budget = self.max_alternatives + 2
-        for kind, alt in kinds.values():
+        for kind, alt in self.candidates(formulary, drug):
             if budget == 0:
                 break
             budget -= 1
