@@ -1,0 +1,234 @@
+"""The application factory: settings in, a FastAPI app out.
+
+Every worker process loads the book once, reads through per-thread read-only SQLite
+connections and writes claims through one read-write store.  Errors are RFC 9457 problem
+details (``application/problem+json``) carrying the NCPDP reject code where one applies; a
+rejected claim is not an error (200 with status R).  The access log holds the method, the
+route template (never the member id or query) and the status.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import os
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from pbm_engine.book import Book
+from pbm_engine.engine import Engine
+from pbm_engine.errors import PbmError, StoreError
+from pbm_engine.portal.estimate import EstimateError, Estimator
+from pbm_engine.processor import Processor
+from pbm_engine.service.auth import LOOPBACK, Authenticator, Grant
+from pbm_engine.service.stores import ReadOnlySqliteStore, ReadPool
+from pbm_engine.sources.loader import load_book
+from pbm_engine.store.sqlite import SqliteStore
+
+log = logging.getLogger("pbm_engine.service")
+SETTINGS_ENV = "PBM_SERVICE_SETTINGS"
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """What a worker needs: the book and store paths, the token grants and the bind host."""
+
+    book: str
+    db: str
+    grants: tuple[Grant, ...] = ()
+    host: str = "127.0.0.1"
+
+    def to_json(self) -> str:
+        return json.dumps({"book": self.book, "db": self.db, "host": self.host,
+                           "grants": [g.to_dict() for g in self.grants]})
+
+    @classmethod
+    def from_json(cls, text: str) -> Settings:
+        data = json.loads(text)
+        return cls(data["book"], data["db"], tuple(Grant.from_dict(g) for g in data["grants"]),
+                   data.get("host", "127.0.0.1"))
+
+
+class ApiProblem(Exception):
+    """Raised by endpoints: becomes a problem-details response."""
+
+    def __init__(self, status: int, title: str, detail: str, reject_code: str | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.title = title
+        self.detail = detail
+        self.reject_code = reject_code
+        self.headers = headers
+
+
+@dataclass
+class Context:
+    """Per-process state shared by the endpoints."""
+
+    settings: Settings
+    book: Book
+    engine: Engine
+    reads: ReadPool
+    auth: Authenticator
+    _writer: SqliteStore | None = None
+    _write_lock: threading.Lock = field(default_factory=threading.Lock)
+    _local: threading.local = field(default_factory=threading.local)
+
+    def store(self) -> ReadOnlySqliteStore:
+        return self.reads.get()
+
+    def estimator(self) -> Estimator:
+        """This thread's estimator over its read-only connection."""
+        found: Estimator | None = getattr(self._local, "estimator", None)
+        if found is None:
+            found = Estimator(self.book, self.store(), engine=self.engine)
+            self._local.estimator = found
+        return found
+
+    def processor(self) -> Processor:
+        with self._write_lock:
+            if self._writer is None:
+                self._writer = SqliteStore(self.settings.db, create=False, verify=False)
+        return Processor(self.engine, self._writer)
+
+    def close(self) -> None:
+        self.reads.close()
+        if self._writer is not None:
+            self._writer.close()
+
+
+def problem(status: int, title: str, detail: str, reject_code: str | None = None,
+            errors: list[dict[str, Any]] | None = None,
+            headers: dict[str, str] | None = None) -> JSONResponse:
+    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status,
+                            "detail": detail}
+    if reject_code:
+        body["reject_code"] = reject_code
+    if errors:
+        body["errors"] = errors
+    return JSONResponse(body, status_code=status, headers=headers,
+                        media_type="application/problem+json")
+
+
+_TITLES = {400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found",
+           405: "Method Not Allowed", 409: "Conflict", 422: "Unprocessable Content",
+           500: "Internal Server Error", 503: "Service Unavailable"}
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The service for ``settings`` (loads the book and checks the store now)."""
+    if not settings.grants and settings.host not in LOOPBACK:
+        raise PbmError(f"no tokens configured: refusing to serve on {settings.host}; give "
+                       "--token or --tokens-file, or bind a loopback address")
+    book = load_book(settings.book)
+    ReadOnlySqliteStore(settings.db).close()  # fail now, not on the first request
+    ctx = Context(settings, book, Engine(book), ReadPool(settings.db),
+                  Authenticator(list(settings.grants)))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        ctx.close()
+
+    app = FastAPI(title="pbm-engine member service", version="1",
+                  description="Cost estimates, drug search, member views and claim "
+                              "submission over a pbm-engine book and store.",
+                  lifespan=lifespan)
+    app.state.ctx = ctx
+
+    @app.middleware("http")
+    async def access_log(request: Request,
+                         call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        start = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        template = getattr(route, "path", "(unmatched)")
+        log.info("%s %s %d %.1fms", request.method, template, response.status_code,
+                 (time.perf_counter() - start) * 1000)
+        return response
+
+    @app.exception_handler(ApiProblem)
+    async def _api_problem(request: Request, exc: ApiProblem) -> JSONResponse:
+        return problem(exc.status, exc.title, exc.detail, exc.reject_code, headers=exc.headers)
+
+    @app.exception_handler(EstimateError)
+    async def _estimate_error(request: Request, exc: EstimateError) -> JSONResponse:
+        errors = [{"name": c.name, "ndc": c.ndc} for c in exc.candidates[:20]] or None
+        return problem(exc.status, _TITLES.get(exc.status, "Error"), str(exc),
+                       exc.reject_code, errors)
+
+    @app.exception_handler(StoreError)
+    async def _store_error(request: Request, exc: StoreError) -> JSONResponse:
+        log.error("store error on %s", getattr(request.scope.get("route"), "path", "?"))
+        return problem(503, _TITLES[503], "the claim store is not available")
+
+    @app.exception_handler(PbmError)
+    async def _usage_error(request: Request, exc: PbmError) -> JSONResponse:
+        return problem(400, _TITLES[400], str(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"location": ".".join(str(p) for p in e.get("loc", ())),
+                   "message": str(e.get("msg", ""))} for e in exc.errors()]
+        detail = "; ".join(f"{e['location']}: {e['message']}" for e in errors)
+        return problem(422, _TITLES[422], detail or "invalid request", errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return problem(exc.status_code, _TITLES.get(exc.status_code, "Error"),
+                       str(exc.detail), headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.error("unexpected %s on %s", type(exc).__name__,
+                  getattr(request.scope.get("route"), "path", "?"))
+        return problem(500, _TITLES[500], "internal error; nothing was written")
+
+    from pbm_engine.service import routes_carin, routes_claims, routes_members
+    from pbm_engine.service.models import Health
+
+    @app.get("/health", response_model=Health, tags=["service"])
+    def health() -> dict[str, str]:
+        """Liveness and readiness: the book is loaded and the store answers (no token)."""
+        ctx.store().schema_version()
+        return {"status": "ok", "book": f"{len(book.plans) + len(book.part_d_plans)} plans, "
+                f"{len(book.registry.members)} members",
+                "store": "sqlite (read-only connections per thread)",
+                "authentication": "open (loopback only)" if ctx.auth.open else "tokens"}
+
+    app.include_router(routes_members.router)
+    app.include_router(routes_claims.router)
+    app.include_router(routes_carin.router)
+    return app
+
+
+def context(request: Request) -> Context:
+    ctx: Context = request.app.state.ctx
+    return ctx
+
+
+def today() -> dt.date:
+    """The service's processing date (the one place it reads the clock)."""
+    return dt.date.today()
+
+
+def app_from_env() -> FastAPI:
+    """The app for uvicorn worker processes: settings from ``PBM_SERVICE_SETTINGS``."""
+    text = os.environ.get(SETTINGS_ENV)
+    if not text:
+        raise PbmError(f"{SETTINGS_ENV} is not set (start the service with `pbm serve`)")
+    return create_app(Settings.from_json(text))
+
+
+__all__ = ["ApiProblem", "Context", "Settings", "app_from_env", "create_app", "problem"]
