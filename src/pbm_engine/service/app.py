@@ -9,15 +9,11 @@ route template (never the member id or query) and the status.
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import logging
 import os
-import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
 from typing import Any
 
 from fastapi import FastAPI, Request, Response
@@ -25,87 +21,17 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from pbm_engine.book import Book
 from pbm_engine.engine import Engine
 from pbm_engine.errors import PbmError, StoreError
-from pbm_engine.portal.estimate import EstimateError, Estimator
-from pbm_engine.processor import Processor
-from pbm_engine.service.auth import LOOPBACK, Authenticator, Grant
+from pbm_engine.portal.estimate import EstimateError
+from pbm_engine.service import routes_carin, routes_claims, routes_members
+from pbm_engine.service.auth import LOOPBACK, Authenticator
+from pbm_engine.service.context import SETTINGS_ENV, ApiProblem, Context, Settings
+from pbm_engine.service.models import Health
 from pbm_engine.service.stores import ReadOnlySqliteStore, ReadPool
 from pbm_engine.sources.loader import load_book
-from pbm_engine.store.sqlite import SqliteStore
 
 log = logging.getLogger("pbm_engine.service")
-SETTINGS_ENV = "PBM_SERVICE_SETTINGS"
-
-
-@dataclass(frozen=True, slots=True)
-class Settings:
-    """What a worker needs: the book and store paths, the token grants and the bind host."""
-
-    book: str
-    db: str
-    grants: tuple[Grant, ...] = ()
-    host: str = "127.0.0.1"
-
-    def to_json(self) -> str:
-        return json.dumps({"book": self.book, "db": self.db, "host": self.host,
-                           "grants": [g.to_dict() for g in self.grants]})
-
-    @classmethod
-    def from_json(cls, text: str) -> Settings:
-        data = json.loads(text)
-        return cls(data["book"], data["db"], tuple(Grant.from_dict(g) for g in data["grants"]),
-                   data.get("host", "127.0.0.1"))
-
-
-class ApiProblem(Exception):
-    """Raised by endpoints: becomes a problem-details response."""
-
-    def __init__(self, status: int, title: str, detail: str, reject_code: str | None = None,
-                 headers: dict[str, str] | None = None) -> None:
-        super().__init__(detail)
-        self.status = status
-        self.title = title
-        self.detail = detail
-        self.reject_code = reject_code
-        self.headers = headers
-
-
-@dataclass
-class Context:
-    """Per-process state shared by the endpoints."""
-
-    settings: Settings
-    book: Book
-    engine: Engine
-    reads: ReadPool
-    auth: Authenticator
-    _writer: SqliteStore | None = None
-    _write_lock: threading.Lock = field(default_factory=threading.Lock)
-    _local: threading.local = field(default_factory=threading.local)
-
-    def store(self) -> ReadOnlySqliteStore:
-        return self.reads.get()
-
-    def estimator(self) -> Estimator:
-        """This thread's estimator over its read-only connection."""
-        found: Estimator | None = getattr(self._local, "estimator", None)
-        if found is None:
-            found = Estimator(self.book, self.store(), engine=self.engine)
-            self._local.estimator = found
-        return found
-
-    def processor(self) -> Processor:
-        with self._write_lock:
-            if self._writer is None:
-                self._writer = SqliteStore(self.settings.db, create=False, verify=False)
-        return Processor(self.engine, self._writer)
-
-    def close(self) -> None:
-        self.reads.close()
-        if self._writer is not None:
-            self._writer.close()
 
 
 def problem(status: int, title: str, detail: str, reject_code: str | None = None,
@@ -195,8 +121,6 @@ def create_app(settings: Settings) -> FastAPI:
                   getattr(request.scope.get("route"), "path", "?"))
         return problem(500, _TITLES[500], "internal error; nothing was written")
 
-    from pbm_engine.service import routes_carin, routes_claims, routes_members
-    from pbm_engine.service.models import Health
 
     @app.get("/health", response_model=Health, tags=["service"])
     def health() -> dict[str, str]:
@@ -213,16 +137,6 @@ def create_app(settings: Settings) -> FastAPI:
     return app
 
 
-def context(request: Request) -> Context:
-    ctx: Context = request.app.state.ctx
-    return ctx
-
-
-def today() -> dt.date:
-    """The service's processing date (the one place it reads the clock)."""
-    return dt.date.today()
-
-
 def app_from_env() -> FastAPI:
     """The app for uvicorn worker processes: settings from ``PBM_SERVICE_SETTINGS``."""
     text = os.environ.get(SETTINGS_ENV)
@@ -231,4 +145,4 @@ def app_from_env() -> FastAPI:
     return create_app(Settings.from_json(text))
 
 
-__all__ = ["ApiProblem", "Context", "Settings", "app_from_env", "create_app", "problem"]
+__all__ = ["SETTINGS_ENV", "ApiProblem", "Settings", "app_from_env", "create_app", "problem"]

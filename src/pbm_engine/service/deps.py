@@ -6,8 +6,8 @@ from fastapi import Request
 
 from pbm_engine.eligibility.members import Member
 from pbm_engine.portal.estimate import EstimateError
-from pbm_engine.service.app import ApiProblem, context
 from pbm_engine.service.auth import Grant
+from pbm_engine.service.context import ApiProblem, context
 
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="pbm-engine"'}
 

@@ -11,7 +11,6 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from pbm_engine.portal.estimate import EstimateError
-from pbm_engine.service.app import ApiProblem, context, today
 from pbm_engine.service.carin import (
     RtpbcError,
     estimate_error,
@@ -19,6 +18,7 @@ from pbm_engine.service.carin import (
     parse_request,
     response_bundle,
 )
+from pbm_engine.service.context import ApiProblem, context, today
 from pbm_engine.service.deps import grant, require
 
 FHIR_JSON = "application/fhir+json"

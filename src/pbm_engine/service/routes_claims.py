@@ -9,8 +9,8 @@ import orjson
 from fastapi import APIRouter, Body, Depends, Request
 
 from pbm_engine.codes import Reject
-from pbm_engine.service.app import ApiProblem, context, today
 from pbm_engine.service.auth import Grant
+from pbm_engine.service.context import ApiProblem, context, today
 from pbm_engine.service.deps import grant, require
 from pbm_engine.service.models import ClaimOut, Problem
 

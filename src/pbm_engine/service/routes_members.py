@@ -13,8 +13,8 @@ from pbm_engine.portal.search import DrugIndex
 from pbm_engine.portal.speech import ivr_sentences
 from pbm_engine.portal.statements import claim_statement, part_d_eob, refills_due
 from pbm_engine.portal.views import LimitStatus, Portal
-from pbm_engine.service.app import ApiProblem, context, today
 from pbm_engine.service.auth import Grant
+from pbm_engine.service.context import ApiProblem, context, today
 from pbm_engine.service.deps import grant, readable_member
 from pbm_engine.service.models import (
     AccumulatorsOut,
