@@ -24,7 +24,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     from pbm_engine.errors import ConfigError
-    from pbm_engine.service.app import SETTINGS_ENV, Settings, create_app
+    from pbm_engine.service.app import LOG_FORMAT, SETTINGS_ENV, Settings, create_app
     from pbm_engine.service.auth import LOOPBACK, load_tokens_file, parse_token
 
     grants = [parse_token(spec) for spec in args.token or ()]
@@ -41,7 +41,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"pbm serve: created an empty store {args.db}", file=sys.stderr)
     settings = Settings(str(os.path.abspath(args.book)), str(os.path.abspath(args.db)),
                         tuple(grants), args.host)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     if not grants:
         print(f"pbm serve: no tokens configured: serving {args.host} (loopback only) without "
               "authentication", file=sys.stderr)

@@ -12,14 +12,15 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pbm_engine.engine import Engine
 from pbm_engine.errors import PbmError, StoreError
@@ -32,6 +33,35 @@ from pbm_engine.service.stores import ReadOnlySqliteStore, ReadPool
 from pbm_engine.sources.loader import load_book
 
 log = logging.getLogger("pbm_engine.service")
+LOG_FORMAT = "%(asctime)s %(name)s %(message)s"
+
+
+class AccessLog:
+    """Pure ASGI middleware logging method, route template, status and time -- never the path
+    itself (it holds member ids), the query or the body."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+
+        async def send_status(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_status)
+        finally:
+            template = getattr(scope.get("route"), "path", "(unmatched)")
+            log.info("%s %s %d %.1fms", scope["method"], template, status,
+                     (time.perf_counter() - start) * 1000)
 
 
 def problem(status: int, title: str, detail: str, reject_code: str | None = None,
@@ -72,17 +102,7 @@ def create_app(settings: Settings) -> FastAPI:
                               "submission over a pbm-engine book and store.",
                   lifespan=lifespan)
     app.state.ctx = ctx
-
-    @app.middleware("http")
-    async def access_log(request: Request,
-                         call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        start = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        template = getattr(route, "path", "(unmatched)")
-        log.info("%s %s %d %.1fms", request.method, template, response.status_code,
-                 (time.perf_counter() - start) * 1000)
-        return response
+    app.add_middleware(AccessLog)
 
     @app.exception_handler(ApiProblem)
     async def _api_problem(request: Request, exc: ApiProblem) -> JSONResponse:
@@ -139,6 +159,7 @@ def create_app(settings: Settings) -> FastAPI:
 
 def app_from_env() -> FastAPI:
     """The app for uvicorn worker processes: settings from ``PBM_SERVICE_SETTINGS``."""
+    logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     text = os.environ.get(SETTINGS_ENV)
     if not text:
         raise PbmError(f"{SETTINGS_ENV} is not set (start the service with `pbm serve`)")
