@@ -196,7 +196,7 @@ class CostEstimate:
 class _RequestView:
     """The member's accumulators and fills, each read once per estimate (read-only)."""
 
-    __slots__ = ("_accumulators", "_fills", "_history", "_start", "_states")
+    __slots__ = ("_accumulators", "_fills", "_history", "_start", "_states", "_windows")
 
     def __init__(self, accumulators: AccumulatorView, history: HistoryView,
                  as_of: dt.date) -> None:
@@ -204,6 +204,7 @@ class _RequestView:
         self._history = history
         self._states: dict[tuple[str, dt.date, str, str], MemberState] = {}
         self._fills: dict[str, list[Fill]] = {}
+        self._windows: dict[tuple[str, dt.date, dt.date], tuple[Fill, ...]] = {}
         self._start = as_of - dt.timedelta(days=LOOKBACK_DAYS)
 
     def state(self, plan_id: str, year_start: dt.date, member_id: str, family_id: str
@@ -217,11 +218,16 @@ class _RequestView:
     def fills(self, member_id: str, start: dt.date, end: dt.date) -> Iterable[Fill]:
         if start < self._start:
             return self._history.fills(member_id, start, end)
-        cached = self._fills.get(member_id)
-        if cached is None:
-            cached = self._fills[member_id] = list(
-                self._history.fills(member_id, self._start, dt.date.max))
-        return [f for f in cached if start <= f.date_of_service <= end]
+        key = (member_id, start, end)
+        hit = self._windows.get(key)
+        if hit is None:
+            cached = self._fills.get(member_id)
+            if cached is None:
+                cached = self._fills[member_id] = list(
+                    self._history.fills(member_id, self._start, dt.date.max))
+            hit = self._windows[key] = tuple(f for f in cached
+                                             if start <= f.date_of_service <= end)
+        return hit
 
 
 class Estimator:
