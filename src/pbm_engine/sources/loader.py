@@ -291,6 +291,7 @@ class DrugModel(_Model):
     brand: bool = False
     multi_source: bool = False
     te_group: str | None = None
+    therapeutic_class: str | None = None
     groups: list[str] = []
     tier: int = Field(ge=0, le=9)
     status: Coverage = Coverage.COVERED
@@ -335,6 +336,7 @@ class DrugModel(_Model):
             otc=self.otc,
             max_days_supply=self.max_days_supply,
             therapy_key=self.te_group or (f"RXCUI:{self.rxcui}" if self.rxcui else self.ndc),
+            therapeutic_class=self.therapeutic_class,
         )
 
 
