@@ -21,6 +21,8 @@ GROUPS = (
     "store",
     "members",
     "partd",
+    "batch",
+    "serve",
 )
 
 

@@ -14,6 +14,8 @@ from typing import Protocol
 from pbm_engine.codes import Reject
 from pbm_engine.formulary.model import Drug
 
+__all__ = ["CoveragePeriod", "Member", "PriorAuth", "Registry", "age_on", "coverage_reject"]
+
 
 @dataclass(frozen=True, slots=True)
 class CoveragePeriod:
@@ -137,8 +139,15 @@ class Registry:
     family_sizes: dict[str, int] = field(default_factory=dict)
     prior_auths: dict[str, list[PriorAuth]] = field(default_factory=dict)
     cardholders: set[str] = field(default_factory=set)
-    by_id: dict[str, Member] = field(default_factory=dict)
-    families: dict[str, list[Member]] = field(default_factory=dict)
+    by_id: dict[str, Member] = field(init=False, repr=False, compare=False)
+    families: dict[str, list[Member]] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        """The member-id and family indexes, derived from ``members`` (never stored)."""
+        self.by_id = {m.member_id: m for m in self.members.values()}
+        self.families = {}
+        for m in sorted(self.members.values(), key=lambda m: m.person_code):
+            self.families.setdefault(m.family_id, []).append(m)
 
     def add(self, member: Member) -> None:
         key = (member.cardholder_id, member.person_code)

@@ -22,6 +22,8 @@ from pbm_engine.claim import ClaimKey
 from pbm_engine.eligibility.members import Eligibility, Member, PriorAuth
 from pbm_engine.result import ClaimResult
 
+__all__ = ["AccumulatorStore", "ClaimLedger", "LedgerEntry", "Store"]
+
 
 @dataclass(frozen=True, slots=True)
 class LedgerEntry:

@@ -20,6 +20,8 @@ from pbm_engine.eligibility.members import Member, PriorAuth
 from pbm_engine.formulary.model import Drug
 from pbm_engine.store.base import LedgerEntry
 
+__all__ = ["MemoryStore"]
+
 
 class MemoryStore:
     """Accumulators and ledger in dictionaries.  ``transaction`` serializes writers with a lock

@@ -54,8 +54,12 @@ from pbm_engine.store import codec
 from pbm_engine.store.base import LedgerEntry
 from pbm_engine.store.schema import LATEST, MIGRATIONS
 
+__all__ = ["SQLITE_MAGIC", "SqliteStore", "Synchronous", "check_file", "remove_store"]
+
 SQLITE_MAGIC = b"SQLite format 3\x00"
+"""The first 16 bytes of every SQLite database file."""
 Synchronous = Literal["FULL", "NORMAL"]
+"""SQLite ``synchronous`` settings a store may use."""
 
 _UPSERT = """
 INSERT INTO accumulators (plan_id, year_start, kind, owner_id,
@@ -119,9 +123,7 @@ class SqliteStore:
         self.synchronous = synchronous
         self._lock = threading.RLock()
         self._depth = 0
-        self._fills: dict[int, Fill] = {}
-        self._groups: dict[str, frozenset[str]] = {}
-        self._family_size: tuple[str, int] = ("", 0)
+        self.reset_caches()
         check_file(self.path, create=create)
         create_private(self.path)
         try:
@@ -134,6 +136,13 @@ class SqliteStore:
         except BaseException:
             self._db.close()
             raise
+
+    def reset_caches(self) -> None:
+        """Start the decoded-fill cache and the family-size memo empty (on open; a subclass
+        that opens its own connection calls it)."""
+        self._fills: dict[int, Fill] = {}
+        self._groups: dict[str, frozenset[str]] = {}
+        self._family_size: tuple[str, int] = ("", 0)
 
     # -- opening and migrations --------------------------------------------------------------
 

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+__all__ = ["LATEST", "MIGRATIONS", "Migration"]
+
 
 @dataclass(frozen=True, slots=True)
 class Migration:
@@ -106,12 +108,15 @@ MIGRATIONS: tuple[Migration, ...] = (
             bypasses TEXT NOT NULL DEFAULT '',
             PRIMARY KEY (member_id, number))""",
         # one claim's history window: entry ids straight from the index (decoded fills cached)
-        """CREATE INDEX ledger_member_window ON ledger (member_id, fill_date)
+        # (status and fill_ndc are columns too so the index covers the query: no table reads)
+        """CREATE INDEX ledger_member_window ON ledger (member_id, fill_date, status, fill_ndc)
             WHERE status = 'active' AND fill_ndc != ''""",
         # the portal's "as of": one family's entries of one plan year after a date
         """CREATE INDEX ledger_family_year
             ON ledger (family_id, plan_id, year_start, date_of_service)""",
     )),
 )
+"""The schema migrations, oldest first."""
 
 LATEST = MIGRATIONS[-1].version
+"""The schema version of the newest migration."""
