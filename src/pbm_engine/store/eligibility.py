@@ -39,6 +39,24 @@ from pbm_engine.errors import ConfigError
 if TYPE_CHECKING:
     from pbm_engine.store.base import Store
 
+__all__ = [
+    "BATCH",
+    "MAX_REPORTED",
+    "MEMBER_COLUMNS",
+    "PA_COLUMNS",
+    "EligibilityFileError",
+    "ImportReport",
+    "MemberRow",
+    "PaRow",
+    "import_members",
+    "import_prior_auths",
+    "merge_period",
+    "parse_member_row",
+    "parse_pa_row",
+    "read_rows",
+    "terminate",
+]
+
 BATCH = 5_000
 """Rows read, checked against the store and written together (inside the one transaction)."""
 MAX_REPORTED = 50
@@ -46,8 +64,11 @@ MAX_REPORTED = 50
 
 MEMBER_COLUMNS = ("cardholder_id", "person_code", "member_id", "family_id", "plan_id",
                   "date_of_birth", "gender", "coverage_start", "coverage_end")
+"""Columns an eligibility CSV must have (values may be empty where docs/eligibility-files.md
+says so)."""
 OPTIONAL_MEMBER_COLUMNS = ("action", "relationship", "lis_level", "first_name", "last_name")
 PA_COLUMNS = ("cardholder_id", "person_code", "number", "start", "end")
+"""Columns a prior-authorization CSV must have."""
 OPTIONAL_PA_COLUMNS = ("action", "ndc", "te_group", "group", "rxcui", "bypasses")
 BYPASSES = frozenset({"formulary", "step_therapy", "quantity_limit", "refill_too_soon", "age",
                       "gender", "days_supply"})
@@ -454,6 +475,8 @@ def _apply_batch(store: Store, batch: list[MemberRow], seen: set[tuple[str, str]
 
 @dataclass(frozen=True, slots=True)
 class PaRow:
+    """One validated prior-authorization row (``pa.member_id`` is filled in on import)."""
+
     line: int
     action: str
     key: tuple[str, str]

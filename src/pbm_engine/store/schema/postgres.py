@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from pbm_engine.store.schema import Migration
 
+__all__ = ["LATEST", "MIGRATIONS"]
+
 _TOTALS = """
     deductible BIGINT NOT NULL DEFAULT 0,
     oop BIGINT NOT NULL DEFAULT 0,
@@ -96,5 +98,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             ON ledger (family_id, plan_id, year_start, date_of_service)""",
     )),
 )
+"""The PostgreSQL schema steps, numbered as the SQLite ones."""
 
 LATEST = MIGRATIONS[-1].version
+"""The schema version this code writes."""
