@@ -82,7 +82,7 @@ _KEY_WHERE = "pharmacy_id = ? AND rx_number = ? AND fill_number = ? AND date_of_
 _FILL_COLUMNS = """fill_member_id, fill_date, fill_ndc, fill_therapy_key, fill_groups,
     fill_quantity, fill_days_supply, fill_rx_number, fill_fill_number, fill_pharmacy_id"""
 _WINDOW = """SELECT entry_id FROM ledger WHERE member_id = ? AND fill_date BETWEEN ? AND ?
-    AND status = 'active' AND fill_ndc != '' ORDER BY entry_id"""
+    AND status = 'active' AND fill_ndc != ''"""  # in index order; sorted to ledger order here
 _MEMBER_COLUMNS = """cardholder_id, person_code, member_id, family_id, plan_id, date_of_birth,
     gender, relationship, lis_level, first_name, last_name, coverage"""
 _PUT_MEMBER = f"""INSERT INTO members ({_MEMBER_COLUMNS})
@@ -326,8 +326,8 @@ class SqliteStore:
         cache = self._fills
         with self._lock, self._guard():
             db = self._db
-            ids = [row[0] for row in db.execute(
-                _WINDOW, (member_id, start.isoformat(), end.isoformat()))]
+            ids = sorted([row[0] for row in db.execute(
+                _WINDOW, (member_id, start.isoformat(), end.isoformat()))])
             missing = [i for i in ids if i not in cache]
             if missing:
                 if len(cache) + len(missing) > FILL_CACHE_LIMIT:
