@@ -348,8 +348,6 @@ def _rejected_from_issues(issues: list[Issue], raw: dict[str, Any]) -> ClaimResu
 
 
 def _alternatives(formulary: Formulary, drug: Drug) -> tuple[Alternative, ...]:
-    groups = set(drug.groups)
-    if drug.step_therapy:
-        groups |= drug.step_therapy.prerequisites
-    found = formulary.alternatives(frozenset(groups))
-    return tuple(Alternative(d.ndc, d.name, d.tier) for d in found if d.ndc != drug.ndc)
+    """Related products to name with a 608/MR reject, one per product name (see
+    :meth:`Formulary.alternatives`)."""
+    return tuple(Alternative(d.ndc, d.name, d.tier) for d in formulary.alternatives(drug))

@@ -26,7 +26,7 @@ import orjson
 from pbm_engine.cli.textio import print_table, read_requests
 from pbm_engine.money import fmt
 from pbm_engine.result import ClaimResult
-from pbm_engine.sources.loader import load_book, sample_book_path
+from pbm_engine.sources.compiled import load_book, sample_book_path
 
 if TYPE_CHECKING:
     from pbm_engine.processor import Processor

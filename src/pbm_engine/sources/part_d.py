@@ -210,6 +210,7 @@ def _spuf_formulary(formulary_id: str, spuf: SpufPlan, master: Formulary | None,
             min_age=known.min_age if known else None,
             max_age=known.max_age if known else None,
             gender=known.gender if known else None,
+            therapeutic_class=known.therapeutic_class if known else None,
         ))
     if master is not None:
         for drug in master.drugs.values():
