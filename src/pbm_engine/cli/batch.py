@@ -18,8 +18,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+__all__ = ["register"]
+
 
 def register(sub: Any) -> None:
+    """Add ``reprocess`` and ``generate`` to the ``pbm`` parser."""
     p = sub.add_parser("reprocess", help="re-adjudicate claim files at scale and report changes",
                        description="Re-adjudicate claim files against a book, partitioned by "
                        "family, on one process, a local pool or a Dask cluster.")
