@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from pbm_engine.portal.views import Portal
     from pbm_engine.store.sqlite import SqliteStore
 
+__all__ = ["register"]
+
 
 def _open_db(args: argparse.Namespace) -> SqliteStore:
     from pbm_engine.store.sqlite import SqliteStore

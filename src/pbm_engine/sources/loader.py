@@ -51,6 +51,20 @@ from pbm_engine.pricing.contract import ContractTerms, Network
 from pbm_engine.pricing.prices import NadacPoint, PricePoint
 from pbm_engine.sources.paths import resolve, sample_book_path
 
+__all__ = [
+    "load_book",
+    "load_formulary",
+    "load_members",
+    "load_model",
+    "load_nadac_file",
+    "load_plan",
+    "load_prices",
+    "load_sample_book",
+    "read_yaml",
+    "resolve",
+    "sample_book_path",
+]
+
 Money = str | int
 M = TypeVar("M", bound=BaseModel)
 _DAYS = re.compile(r"^\s*(\d+)\s*-\s*(\d+)\s*$")
@@ -277,6 +291,7 @@ class DrugModel(_Model):
     brand: bool = False
     multi_source: bool = False
     te_group: str | None = None
+    therapeutic_class: str | None = None
     groups: list[str] = []
     tier: int = Field(ge=0, le=9)
     status: Coverage = Coverage.COVERED
@@ -321,6 +336,7 @@ class DrugModel(_Model):
             otc=self.otc,
             max_days_supply=self.max_days_supply,
             therapy_key=self.te_group or (f"RXCUI:{self.rxcui}" if self.rxcui else self.ndc),
+            therapeutic_class=self.therapeutic_class,
         )
 
 
@@ -491,6 +507,7 @@ def read_yaml(path: Path) -> Any:
 
 
 def load_model(model: type[M], path: Path) -> M:
+    """Read a YAML file and validate it as ``model``; ConfigError names the file and field."""
     data = read_yaml(path)
     try:
         return model.model_validate(data)
@@ -563,6 +580,7 @@ def load_nadac_file(path: Path, book: Book) -> None:
 
 
 def load_members(path: Path, book: Book) -> None:
+    """Load a members file into the book's registry (members and prior authorizations)."""
     model = load_model(MembersModel, path)
 
     def build() -> None:
