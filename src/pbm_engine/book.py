@@ -32,6 +32,8 @@ class Book:
     registry: Registry = field(default_factory=Registry)
     part_d_plans: dict[str, PartDPlan] = field(default_factory=dict)
     known_ndcs: frozenset[str] = frozenset()
+    notes: list[str] = field(default_factory=list)
+    """Warnings found while loading (see :mod:`pbm_engine.sources.rules`)."""
 
     def check(self) -> Book:
         """Verify cross references (plan -> formulary, network; member -> plan)."""
@@ -51,7 +53,7 @@ class Book:
 
     def warnings(self) -> list[str]:
         """Things that load but probably are not what the plan administrator meant."""
-        out: list[str] = []
+        out: list[str] = list(self.notes)
         for formulary in self.formularies.values():
             fid = formulary.formulary_id
             empty = sorted(g for g in formulary.group_names if g not in formulary.by_group)

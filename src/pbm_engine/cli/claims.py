@@ -177,15 +177,29 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    """Exit 0: valid (warnings listed); 1: errors (or warnings with --strict); 2: usage."""
+    from pbm_engine.errors import ConfigError
     from pbm_engine.sources.loader import load_book
 
-    book = load_book(input_file(args.book, "BOOK"))
+    path = input_file(args.book, "BOOK")
+    try:
+        book = load_book(path)
+    except ConfigError as exc:
+        lines = str(exc).splitlines()
+        for line in lines:
+            print(f"error: {line}", file=sys.stderr)
+        print(f"pbm: {len(lines)} error(s) in {path}", file=sys.stderr)
+        return 1
     print(f"ok: {len(book.plans)} plans, {len(book.part_d_plans)} Part D plans, "
           f"{len(book.formularies)} formularies, "
           f"{sum(len(f.drugs) for f in book.formularies.values())} drugs, "
           f"{len(book.registry.members)} members")
-    for warning in book.warnings():
+    warnings = book.warnings()
+    for warning in warnings:
         print(f"warning: {warning}")
+    if args.strict and warnings:
+        print(f"pbm: {len(warnings)} warning(s), and --strict makes them fail", file=sys.stderr)
+        return 1
     return 0
 
 
@@ -226,6 +240,7 @@ def register(sub: Any) -> None:
 
     val = sub.add_parser("validate", help="load and check a book and every file it lists")
     val.add_argument("book", nargs="?", default=str(sample_book_path()))
+    val.add_argument("--strict", action="store_true", help="warnings fail too (exit 1)")
     val.set_defaults(func=cmd_validate)
 
 
