@@ -141,7 +141,7 @@ def test_a_pydantic_error_in_a_list_names_the_entry_key(book_dir: Path) -> None:
 ])
 def test_the_loader_raises_only_config_error(tmp_path: Path, content: str) -> None:
     (tmp_path / "book.yaml").write_text(content, encoding="utf-8", errors="surrogateescape")
-    with pytest.raises(ConfigError, match="book.yaml"):
+    with pytest.raises(ConfigError, match=r"book\.yaml"):
         load_book(tmp_path / "book.yaml")
 
 
