@@ -89,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
         status = int(args.func(args))
         sys.stdout.flush()  # a closed pipe shows here, inside the handlers below
         return status
+    except SystemExit as exc:  # argparse: --help, --version, a usage error (one line)
+        return exc.code if isinstance(exc.code, int) else 2
     except PbmError as exc:
         print(f"pbm: {_one_line(exc)}", file=sys.stderr)
         return 2

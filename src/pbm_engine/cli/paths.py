@@ -103,13 +103,15 @@ class SafeOutput:
             info = path.stat()
         except FileNotFoundError:
             info = None
+        except NotADirectoryError:
+            info = None  # a folder on the way is a file: named below
         except OSError as exc:
             raise UsageError(f"{path}: cannot use: {exc.strerror} ({arg})") from None
         if info is not None and not stat.S_ISREG(info.st_mode):
             raise UsageError(f"{path}: is {_kind(info.st_mode)}, not a file ({arg})")
         folder = path.parent
         for parent in (folder, *folder.parents):
-            if parent.exists():
+            if os.path.lexists(parent):
                 if not parent.is_dir():
                     raise UsageError(f"{path}: {parent} is not a directory ({arg})")
                 if not os.access(parent, os.W_OK | os.X_OK) and parent == folder:
