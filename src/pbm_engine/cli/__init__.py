@@ -39,16 +39,15 @@ class _Parser(argparse.ArgumentParser):
 
 
 def version() -> str:
-    """The installed pbm-engine version (the package's metadata)."""
+    """The installed pbm-engine version (the package's metadata, defined once in
+    pyproject.toml)."""
     from importlib.metadata import PackageNotFoundError
     from importlib.metadata import version as installed
 
     try:
         return installed("pbm-engine")
-    except PackageNotFoundError:
-        import pbm_engine
-
-        return str(getattr(pbm_engine, "__version__", "unknown"))
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "unknown (not installed)"
 
 
 class _Version(argparse.Action):

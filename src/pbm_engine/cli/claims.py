@@ -179,6 +179,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_validate(args: argparse.Namespace) -> int:
     """Exit 0: valid (warnings listed); 1: errors (or warnings with --strict); 2: usage."""
     from pbm_engine.errors import ConfigError
+    from pbm_engine.sources.federal import limits_for
     from pbm_engine.sources.loader import load_book
 
     path = input_file(args.book, "BOOK")
@@ -194,7 +195,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
           f"{len(book.formularies)} formularies, "
           f"{sum(len(f.drugs) for f in book.formularies.values())} drugs, "
           f"{len(book.registry.members)} members")
-    warnings = book.warnings()
+    warnings = book.warnings(limits_for)
     for warning in warnings:
         print(f"warning: {warning}")
     if args.strict and warnings:

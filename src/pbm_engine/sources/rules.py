@@ -40,12 +40,11 @@ from pbm_engine.money import PERCENT, to_cents, to_rate
 if TYPE_CHECKING:
     from pbm_engine.book import Book
     from pbm_engine.pricing.prices import PricePoint
-    from pbm_engine.sources.loader import (
-        FormularyModel,
-        MembersModel,
-        NetworkModel,
-        PlanModel,
-    )
+
+# The rule functions take the file models of :mod:`pbm_engine.sources.loader` (PlanModel,
+# FormularyModel, NetworkModel, MembersModel), typed ``Any`` here so the loader can import the
+# rules without an import cycle.
+PlanModel = FormularyModel = NetworkModel = MembersModel = Any
 
 MAX_MONEY = 99_999_999_99  # 99,999,999.99: no plan amount is larger
 _DAYS = re.compile(r"^\s*(\d+)\s*-\s*(\d+)\s*$")
