@@ -16,6 +16,20 @@ from pbm_engine.codes import Channel, Reject, Transaction
 from pbm_engine.money import QTY_SCALE, Cents, fixed_point, fmt, fmt_scaled
 from pbm_engine.ndc import NdcError, normalize
 
+__all__ = [
+    "FIELDS",
+    "MAX_MONEY",
+    "MAX_QUANTITY",
+    "Claim",
+    "ClaimKey",
+    "DurOverride",
+    "Issue",
+    "ParsedRequest",
+    "echo_text",
+    "parse_claim",
+    "show",
+]
+
 # name -> (D.0 field id, reject code when missing or invalid)
 FIELDS: dict[str, tuple[str, str]] = {
     "transaction_code": ("103-A3", Reject.MI_TRANSACTION_CODE),
@@ -46,6 +60,7 @@ FIELDS: dict[str, tuple[str, str]] = {
     "clarification_codes": ("420-DK", Reject.MI_SUBMISSION_CLARIFICATION),
     "dur_overrides": ("473-7E", Reject.DUR_REJECT),
 }
+"""Request field -> (NCPDP field id, the M/I reject code a bad value gets)."""
 _BY_FIELD_ID = {fid: name for name, (fid, _) in FIELDS.items()}
 _BY_FIELD_ID.update({fid.split("-")[1]: name for name, (fid, _) in FIELDS.items()})
 
@@ -53,6 +68,7 @@ _BY_FIELD_ID.update({fid.split("-")[1]: name for name, (fid, _) in FIELDS.items(
 # field's M/I reject).  Amounts are s9(6)v99; quantity 442-E7 is 9(7)v999; days supply 405-D5
 # is 9(3); fill number 403-D3 is 0-99; text fields have the widths given to ``_Reader.text``.
 MAX_QUANTITY = 9_999_999_999  # 9999999.999 in thousandths, the width of 442-E7
+"""Largest quantity 442-E7 carries: 9,999,999.999 in thousandths."""
 MAX_MONEY = 99_999_999  # 999999.99 in cents: s9(6)v99 (409-D9, 412-DC, 426-DQ, 430-DU, 431-DV)
 MAX_NUMBER_TEXT = 16  # longer numeric text is refused before it is converted
 MIN_DATE_OF_SERVICE = dt.date(1980, 1, 1)
@@ -515,9 +531,9 @@ _SLOW_ONLY = frozenset({"clarification_codes", "dur_overrides", "other_coverage_
 
 
 def _clean(value: object, max_len: int) -> bool:
-    return (type(value) is str and 0 < len(value) <= max_len  # type: ignore[arg-type]
-            and not value[0].isspace() and not value[-1].isspace()  # type: ignore[index]
-            and value.isascii() and value.isprintable())  # type: ignore[attr-defined]
+    return (type(value) is str and 0 < len(value) <= max_len
+            and not value[0].isspace() and not value[-1].isspace()
+            and value.isascii() and value.isprintable())
 
 
 def _plain_amount(value: object, scale: int, hi: int) -> int | None:

@@ -22,6 +22,8 @@ GROUPS = (
     "claims",
     "store",
     "partd",
+    "batch",
+    "serve",
 )
 
 

@@ -24,7 +24,7 @@ __all__ = ["check_store_path", "load_book_arg", "open_store", "store_errors"]
 
 def load_book_arg(path: str | os.PathLike[str], arg: str = "--book") -> Book:
     """Load a book; a bad one is a :class:`ConfigError` whose first line names the problem."""
-    from pbm_engine.sources.loader import load_book
+    from pbm_engine.sources.compiled import load_book
 
     try:
         return load_book(path)

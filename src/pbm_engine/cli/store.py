@@ -17,12 +17,14 @@ from pbm_engine.cli.paths import input_file, parse_date
 from pbm_engine.cli.textio import print_table
 from pbm_engine.errors import UsageError
 from pbm_engine.money import fmt
-from pbm_engine.sources.loader import sample_book_path
+from pbm_engine.sources.paths import sample_book_path
 
 if TYPE_CHECKING:
     from pbm_engine.eligibility.members import Member
     from pbm_engine.portal.views import Portal
     from pbm_engine.store.sqlite import SqliteStore
+
+__all__ = ["register"]
 
 
 def _open_db(args: argparse.Namespace, *, readonly: bool = False) -> SqliteStore:

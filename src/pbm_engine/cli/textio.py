@@ -16,6 +16,8 @@ import orjson
 
 from pbm_engine.errors import UsageError
 
+__all__ = ["Unreadable", "print_table", "read_jsonl", "read_lines", "read_requests"]
+
 BOM = b"\xef\xbb\xbf"
 
 
@@ -73,7 +75,7 @@ def read_requests(paths: Iterable[Path], unreadable: list[Unreadable] | None = N
         yield value
 
 
-def print_table(header: Sequence[str], rows: list[tuple[str, ...]], out: TextIO) -> None:
+def print_table(header: Sequence[str], rows: Sequence[Sequence[str]], out: TextIO) -> None:
     """Left-aligned columns under a header and a rule."""
     widths = [max(len(r[i]) for r in [tuple(header), *rows]) for i in range(len(header))]
     line = "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()

@@ -24,10 +24,10 @@ import re
 import typing
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+import orjson
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -51,7 +51,7 @@ from pbm_engine.money import to_cents, to_price, to_qty, to_rate
 from pbm_engine.policy import DurPolicy, Interaction
 from pbm_engine.pricing.contract import ContractTerms, Network
 from pbm_engine.pricing.prices import NadacPoint, PricePoint
-from pbm_engine.sources.paths import resolve
+from pbm_engine.sources.paths import resolve, sample_book_path
 from pbm_engine.sources.rules import (
     Problem,
     did_you_mean,
@@ -65,6 +65,20 @@ from pbm_engine.sources.rules import (
     reference_rules,
     warnings,
 )
+
+__all__ = [
+    "load_book",
+    "load_formulary",
+    "load_members",
+    "load_model",
+    "load_nadac_file",
+    "load_plan",
+    "load_prices",
+    "load_sample_book",
+    "read_yaml",
+    "resolve",
+    "sample_book_path",
+]
 
 Money = str | int
 M = TypeVar("M", bound=BaseModel)
@@ -292,6 +306,7 @@ class DrugModel(_Model):
     brand: bool = False
     multi_source: bool = False
     te_group: str | None = None
+    therapeutic_class: str | None = None
     groups: list[str] = []
     tier: int = Field(ge=0, le=9)
     status: Coverage = Coverage.COVERED
@@ -336,6 +351,7 @@ class DrugModel(_Model):
             otc=self.otc,
             max_days_supply=self.max_days_supply,
             therapy_key=self.te_group or (f"RXCUI:{self.rxcui}" if self.rxcui else self.ndc),
+            therapeutic_class=self.therapeutic_class,
         )
 
 
@@ -564,11 +580,20 @@ def _check(path: Path, problems: list[Problem], notes: list[str] | None) -> None
         notes.extend(p.line(str(path)) for p in warnings(problems))
 
 
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when it is there
+
+
 def read_yaml(path: Path) -> Any:
-    """A YAML (or JSON) file's data; any problem is a ConfigError naming the file."""
+    """Parse a YAML file (the C safe loader when available); ``.json`` files with orjson.
+    Any problem is a ConfigError naming the file."""
     try:
+        if path.suffix.lower() == ".json":
+            try:
+                return orjson.loads(path.read_bytes())
+            except orjson.JSONDecodeError as exc:
+                raise ConfigError(f"{path}: not valid JSON: {exc}") from None
         with path.open(encoding="utf-8") as handle:
-            return yaml.safe_load(handle)
+            return yaml.load(handle, Loader=_YAML_LOADER)  # a safe loader
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
     except IsADirectoryError:
@@ -586,6 +611,7 @@ def read_yaml(path: Path) -> Any:
 
 
 def load_model(model: type[M], path: Path) -> M:
+    """Read a YAML file and validate it as ``model``; ConfigError names the file and field."""
     data = read_yaml(path)
     try:
         return model.model_validate(data)
@@ -748,11 +774,6 @@ def _load_book(p: Path, extra_plans: Iterable[Plan]) -> Book:
     book.check()
     notes.extend(price_warnings(book))
     return book
-
-
-def sample_book_path() -> Path:
-    """The bundled sample book (plans, formulary, prices, members)."""
-    return Path(str(resources.files("pbm_engine") / "data" / "sample" / "book.yaml"))
 
 
 def load_sample_book() -> Book:
