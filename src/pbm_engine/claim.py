@@ -69,7 +69,9 @@ _BY_FIELD_ID.update({fid.split("-")[1]: name for name, (fid, _) in FIELDS.items(
 # is 9(3); fill number 403-D3 is 0-99; text fields have the widths given to ``_Reader.text``.
 MAX_QUANTITY = 9_999_999_999  # 9999999.999 in thousandths, the width of 442-E7
 """Largest quantity 442-E7 carries: 9,999,999.999 in thousandths."""
-MAX_MONEY = 99_999_999  # 999999.99 in cents: s9(6)v99 (409-D9, 412-DC, 426-DQ, 430-DU, 431-DV)
+MAX_MONEY = 99_999_999
+"""Largest amount a money field carries: 999,999.99 in cents (s9(6)v99: 409-D9, 412-DC, 426-DQ,
+430-DU, 431-DV)."""
 MAX_NUMBER_TEXT = 16  # longer numeric text is refused before it is converted
 MIN_DATE_OF_SERVICE = dt.date(1980, 1, 1)
 MAX_DATE = dt.date(2099, 12, 31)
@@ -290,13 +292,10 @@ class _Reader:
         if isinstance(value, bool):
             self.fail(name, "must be a whole number")
             return default
-        if isinstance(value, int):
-            number = int(value)
-        else:
-            number = _whole_number(value)
-            if number is None:
-                self.fail(name, f"{show(value)} is not a whole number")
-                return default
+        number = int(value) if isinstance(value, int) else _whole_number(value)
+        if number is None:
+            self.fail(name, f"{show(value)} is not a whole number")
+            return default
         if not lo <= number <= hi:
             self.fail(name, f"{show(number)} is outside {lo}..{hi}")
             return default
@@ -661,8 +660,8 @@ def _int_list(r: _Reader, name: str, hi: int) -> tuple[int, ...]:
 
 
 def _dur_code(value: object) -> bool:
-    return (type(value) is str and 0 < len(value) <= 2  # type: ignore[arg-type]
-            and value.isascii() and value.isprintable())  # type: ignore[attr-defined]
+    return (type(value) is str and 0 < len(value) <= 2
+            and value.isascii() and value.isprintable())
 
 
 def _dur_list(r: _Reader) -> tuple[DurOverride, ...]:

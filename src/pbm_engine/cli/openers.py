@@ -27,7 +27,7 @@ def load_book_arg(path: str | os.PathLike[str], arg: str = "--book") -> Book:
     from pbm_engine.sources.compiled import load_book
 
     try:
-        return load_book(path)
+        return load_book(Path(path))
     except ConfigError as exc:
         lines = str(exc).splitlines() or ["invalid book"]
         more = f" (and {len(lines) - 1} more: run pbm validate {path})" if len(lines) > 1 else ""

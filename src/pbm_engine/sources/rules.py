@@ -44,9 +44,13 @@ if TYPE_CHECKING:
 # The rule functions take the file models of :mod:`pbm_engine.sources.loader` (PlanModel,
 # FormularyModel, NetworkModel, MembersModel), typed ``Any`` here so the loader can import the
 # rules without an import cycle.
-PlanModel = FormularyModel = NetworkModel = MembersModel = Any
 
-MAX_MONEY = 99_999_999_99  # 99,999,999.99: no plan amount is larger
+__all__ = ["MAX_MONEY", "Problem", "did_you_mean", "errors", "formulary_rules", "members_rules",
+           "money_problem", "network_rules", "plan_rules", "price_row_rules", "price_warnings",
+           "rate_problem", "reference_rules", "warnings"]
+
+MAX_MONEY = 99_999_999_99
+"""Largest money amount a plan file may hold: 99,999,999.99 in cents."""
 _DAYS = re.compile(r"^\s*(\d+)\s*-\s*(\d+)\s*$")
 
 
@@ -59,6 +63,7 @@ class Problem:
     message: str
 
     def line(self, file: str) -> str:
+        """The problem as one line naming ``file``."""
         return f"{file}: {self.where}: {self.message}" if self.where else f"{file}: {self.message}"
 
 
@@ -71,10 +76,12 @@ def _warning(where: str, message: str) -> Problem:
 
 
 def errors(problems: Iterable[Problem]) -> list[Problem]:
+    """The errors among ``problems``."""
     return [p for p in problems if p.level == "error"]
 
 
 def warnings(problems: Iterable[Problem]) -> list[Problem]:
+    """The warnings among ``problems``."""
     return [p for p in problems if p.level == "warning"]
 
 
@@ -125,7 +132,7 @@ def _cell_key(cell: Any) -> str:
             f"{'/'.join(getattr(c, 'value', str(c)) for c in channels)}")
 
 
-def plan_rules(model: PlanModel) -> list[Problem]:
+def plan_rules(model: Any) -> list[Problem]:
     """Money, rates, bands and limits of one commercial plan file."""
     out: list[Problem] = []
     for cell in model.cost_share:
@@ -181,7 +188,7 @@ def plan_rules(model: PlanModel) -> list[Problem]:
 
 # -- formularies, networks, members ------------------------------------------------------------
 
-def formulary_rules(model: FormularyModel) -> list[Problem]:
+def formulary_rules(model: Any) -> list[Problem]:
     """Age ranges and quantity limits of each drug (keyed by NDC)."""
     out: list[Problem] = []
     for drug in model.drugs:
@@ -203,7 +210,7 @@ def formulary_rules(model: FormularyModel) -> list[Problem]:
     return out
 
 
-def network_rules(model: NetworkModel) -> list[Problem]:
+def network_rules(model: Any) -> list[Problem]:
     """Fees, discounts and dates of each contract."""
     out: list[Problem] = []
     for c in model.contracts:
@@ -217,7 +224,7 @@ def network_rules(model: NetworkModel) -> list[Problem]:
     return out
 
 
-def members_rules(model: MembersModel) -> list[Problem]:
+def members_rules(model: Any) -> list[Problem]:
     """Coverage periods and prior authorizations that end before they start."""
     out: list[Problem] = []
     for m in model.members:
@@ -291,6 +298,7 @@ def price_warnings(book: Book) -> list[str]:
 
 
 def did_you_mean(name: str, choices: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``choices``, or nothing."""
     import difflib
 
     close = difflib.get_close_matches(name, list(choices), n=1)
