@@ -59,7 +59,7 @@ from pbm_engine.medicare.phases import (
     BenefitPhase,
     ClaimFacts,
     PhaseResult,
-    _lookup,
+    lookup_cell,
     split_claim,
 )
 from pbm_engine.medicare.plans import PartDPlan
@@ -228,7 +228,7 @@ def _is_copay(plan: PartDPlan, drug: Drug, tier: int, claim: Claim,
     if plan.design.standard:
         return False
     try:
-        cell = _lookup(plan.design, tier, CoverageLevel.INITIAL,
+        cell = lookup_cell(plan.design, tier, CoverageLevel.INITIAL,
                        plan.design_channel(claim.channel, tier), claim.days_supply)
     except DesignLookupError:
         return False
