@@ -6,9 +6,9 @@ from decimal import Decimal
 
 import pytest
 
+from pbm_engine import price_fill
 from pbm_engine.errors import UsageError
 from pbm_engine.medicare import LisLevel
-from pbm_engine.medicare.whatif import price_fill
 
 
 def test_year_and_cost_in_dollars_or_cents_agree() -> None:

@@ -8,7 +8,7 @@
 * ``pbm partd year --plan PLAN --member CARDHOLDER [--person 001]`` -- the member's claims from
   the claim file, in date order, through a processor and an in-memory store.
 * ``pbm partd claim --plan PLAN --ndc NDC [--quantity Q] [--cost $]`` -- price one what-if
-  fill (:func:`pbm_engine.medicare.whatif.price_fill`): which price won, the deductible applied,
+  fill (:func:`pbm_engine.portal.whatif.price_fill`): which price won, the deductible applied,
   the phase split and the PDE record.
 * ``pbm partd m3p --election-month N --troop-before X --costs a,b,...`` -- Medicare
   Prescription Payment Plan bills (costs per month, January first, or from the election month
@@ -29,9 +29,9 @@ import orjson
 from pbm_engine.book import Book
 from pbm_engine.cli.textio import print_table, read_requests
 from pbm_engine.errors import UsageError
-from pbm_engine.medicare import whatif
 from pbm_engine.medicare.plans import PartDPlan
 from pbm_engine.money import fmt, to_cents
+from pbm_engine.portal import whatif
 from pbm_engine.result import ClaimResult
 from pbm_engine.sources.loader import load_book
 
@@ -40,7 +40,7 @@ __all__ = ["register", "sample_partd_book_path", "sample_partd_claims_path"]
 
 def sample_partd_book_path() -> Path:
     """The bundled Part D sample book."""
-    return whatif.sample_book_path()
+    return whatif.sample_partd_book_path()
 
 
 def _print_json(value: Any) -> None:
@@ -49,7 +49,7 @@ def _print_json(value: Any) -> None:
 
 def sample_partd_claims_path() -> Path:
     """The bundled Part D sample claims (JSON lines)."""
-    return whatif.sample_book_path().parent / "claims.jsonl"
+    return whatif.sample_partd_book_path().parent / "claims.jsonl"
 
 
 _HEADER = ("#", "member", "plan", "date", "drug", "st", "rejects", "phase", "TrOOP before",

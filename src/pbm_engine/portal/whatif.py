@@ -1,8 +1,9 @@
-"""Price one what-if Part D fill: :func:`price_fill`, the one call for "what would this cost?".
+"""Price one what-if Part D fill: :func:`price_fill`, the one call for "what would this cost?"
+(also ``pbm_engine.price_fill`` and ``pbm partd claim``).
 
 ::
 
-    from pbm_engine.medicare.whatif import price_fill
+    from pbm_engine import price_fill
 
     fill = price_fill(2021, ndc="00002751001", quantity="10", cost="10000.00")
     fill.patient_pay, fill.price_won, fill.deductible_applied, fill.pde.to_dict()
@@ -36,17 +37,17 @@ from pbm_engine.medicare.model import BeneficiaryState, BenefitPhase, ClaimFacts
 from pbm_engine.medicare.parameters import LisLevel
 from pbm_engine.medicare.pde import PdeRecord, build_pde
 from pbm_engine.medicare.phases import split_claim
-from pbm_engine.medicare.plans import PartDPlan, load_part_d_plans
+from pbm_engine.medicare.plans import PartDPlan
 from pbm_engine.money import Cents, fmt, to_cents, to_qty
 from pbm_engine.pricing.contract import Arm, cheapest, contract_arms, describe
 
-__all__ = ["WhatIf", "price_fill", "resolve_plan", "sample_book_path"]
+__all__ = ["WhatIf", "price_fill", "resolve_plan", "sample_partd_book_path"]
 
 Money = str | int | Decimal
 """Dollars (``"12.34"``, ``Decimal``, ``int`` dollars), or integer cents with ``in_cents``."""
 
 
-def sample_book_path() -> Path:
+def sample_partd_book_path() -> Path:
     """The bundled Part D sample book (drug master, network, prices, plans)."""
     return Path(str(resources.files("pbm_engine") / "data" / "sample_partd" / "book.yaml"))
 
@@ -55,7 +56,7 @@ def sample_book_path() -> Path:
 def _sample_book() -> Book:
     from pbm_engine.sources.loader import load_book
 
-    return load_book(sample_book_path())
+    return load_book(sample_partd_book_path())
 
 
 def resolve_plan(book: Book, plan: str | int, base: Path | None = None) -> PartDPlan:
@@ -79,8 +80,10 @@ def resolve_plan(book: Book, plan: str | int, base: Path | None = None) -> PartD
     else:
         raise UsageError(f"unknown Part D plan {plan_id!r}: use a year, DS-YYYY, "
                          "CMS-CONTRACT-PLAN-SEGMENT or a plan of the book")
+    from pbm_engine.sources.part_d import load_part_d_plans
+
     try:
-        plans = load_part_d_plans([spec], base or sample_book_path().parent, book)
+        plans = load_part_d_plans([spec], base or sample_partd_book_path().parent, book)
     except UsageError:
         raise
     except (ValueError, LookupError) as exc:
