@@ -129,7 +129,7 @@ _NONE: tuple[Exact, Exact] = (0, 1)
 _DEFAULT_POLICY = PartDPolicy()
 
 _Step = tuple[BenefitPhase, int | None, int | None, bool]
-"""(phase, gross limit in cents, TrOOP limit in cents, manufacturer discount applies)."""
+"""(phase, gross limit in cents, TrOOP limit in units, manufacturer discount applies)."""
 _STEPS: dict[tuple[int, int], tuple[PartDParameters, BenefitDesign, tuple[_Step, ...]]] = {}
 
 
@@ -139,15 +139,16 @@ def _steps(params: PartDParameters, design: BenefitDesign) -> tuple[_Step, ...]:
     hit = _STEPS.get(key)
     if hit is not None and hit[0] is params and hit[1] is design:
         return hit[2]
+    unit = RATE_SCALE * design.month_days
     plan_deductible = params.deductible if design.deductible is None else design.deductible
-    oop, icl = params.oop_threshold, params.initial_coverage_limit
+    oop, icl = params.oop_threshold * unit, params.initial_coverage_limit
     steps: tuple[_Step, ...]
     if icl is not None:
         steps = ((_DED, plan_deductible, oop, False), (_INI, icl, oop, False),
                  (_GAP, None, oop, True), (_CAT, None, None, False))
     else:
-        steps = ((_DED, None, min(plan_deductible, oop), False),
-                 (_INI, None, min(params.deductible, oop), False),
+        steps = ((_DED, None, min(plan_deductible * unit, oop), False),
+                 (_INI, None, min(params.deductible * unit, oop), False),
                  (_INI, None, oop, True), (_CAT, None, None, True))
     if len(_STEPS) > 4096:
         _STEPS.clear()
@@ -192,7 +193,9 @@ def split_claim(
         cap = 0
     elif insulin:
         cap = _insulin_cap(params, design, claim, policy)
-    mdp_initial, mdp_catastrophic = _mdp_rates(params, claim, lis is not None)
+    mdp_initial = mdp_catastrophic = 0
+    if has_mdp and claim.applicable_drug and not claim.selected_drug:
+        mdp_initial, mdp_catastrophic = _mdp_rates(params, claim, lis is not None)
     ingredient = claim.ingredient_cost
     split_at = None  # fee first (2011-2024): gross cents before the ingredient starts
     if policy.fee_allocation is FeeAllocation.EARLIER_PHASE and 0 < ingredient < gross:
@@ -204,10 +207,9 @@ def split_claim(
     remaining: Exact = gross
     priced_as: BenefitPhase | None = None
     bene = disc = _NONE  # per-cent rates as (units, per cents)
-    for phase, gross_limit, troop_cents, discount_on in _steps(params, design):
+    for phase, gross_limit, troop_limit, discount_on in _steps(params, design):
         if not remaining:
             break
-        troop_limit = None if troop_cents is None else troop_cents * unit
         if phase is not _CAT and (
             (gross_limit is not None and gdc >= gross_limit)
             or (troop_limit is not None and troop >= troop_limit)
@@ -238,16 +240,15 @@ def split_claim(
                 an, ad = rate
                 if disc[0] and not has_mdp:  # the gap discount accrues to TrOOP
                     an, ad = an * disc[1] + disc[0] * ad, ad * disc[1]
-                if an:
-                    fit = _div((troop_limit - troop) * ad, an)
-                    if fit < take:
-                        take = fit
-            if cap is not None and rate[0]:
-                fit = _div(cap * rate[1], rate[0])
-                if fit < take:
-                    take = fit
-            b = _div(rate[0] * take, rate[1]) if rate[0] else 0
-            d = _div(disc[0] * take, disc[1]) if disc[0] else 0
+                room = troop_limit - troop
+                if an and take * an > room * ad:  # the step ends inside: x = room / rate
+                    take = _div(room * ad, an)
+            if cap is not None and rate[0] and rate[0] * take > cap * rate[1]:
+                take = _div(cap * rate[1], rate[0])  # the cap runs out inside
+            b = (rate[0] * take if rate[1] == 1 else _div(rate[0] * take, rate[1])) \
+                if rate[0] else 0
+            d = (disc[0] * take if disc[1] == 1 else _div(disc[0] * take, disc[1])) \
+                if disc[0] else 0
             if pieces and pieces[-1][0] is phase:
                 last = pieces[-1]
                 last[1] += take  # type: ignore[operator]
@@ -265,7 +266,7 @@ def split_claim(
             ):
                 break
     reached = troop >= params.oop_threshold * unit
-    return _result(params, design, state, claim, policy, lis, insulin, pieces, reached)
+    return _result(params, design, state, claim, gross, policy, lis, insulin, pieces, reached)
 
 
 def _rate(
@@ -420,6 +421,7 @@ def _result(
     design: BenefitDesign,
     state: BeneficiaryState,
     claim: ClaimFacts,
+    gross: Cents,
     policy: PartDPolicy,
     lis: LisCostShare | None,
     insulin: bool,
@@ -428,7 +430,6 @@ def _result(
 ) -> PhaseResult:
     """Round the exact split once (see the module docstring) and build the PDE amounts."""
     unit = RATE_SCALE * design.month_days
-    gross = claim.gross
     counts = params.mdp_initial_discount is None  # the gap discount counts toward TrOOP
     below: Exact = 0
     above_exact: Exact = 0
@@ -449,7 +450,7 @@ def _result(
                            above_exact)  # fmt: skip
         enrollee = _cents(share, unit)
         lics = min(_cents(below + above_exact - share, unit), gross - enrollee)
-    discount = min(_cents(discount_exact, unit), gross - enrollee - lics)
+    discount = min(_cents(discount_exact, unit), gross - enrollee - lics) if discount_exact else 0
     if reached:  # TrOOP lands exactly on the threshold
         troop_delta = max(0, params.oop_threshold - state.troop)
         counted = discount if counts else 0
