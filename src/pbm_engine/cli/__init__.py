@@ -20,6 +20,8 @@ GROUPS = (
     "claims",
     "store",
     "partd",
+    "batch",
+    "serve",
 )
 
 
