@@ -150,17 +150,24 @@ def cmd_claim(args: argparse.Namespace) -> int:
               file=sys.stderr)
         return 2
     from pbm_engine.cli.openers import load_book_arg
-    from pbm_engine.cli.paths import input_file, parse_date
+    from pbm_engine.cli.paths import input_file, parse_date, parse_money
 
     book_path = input_file(args.book, "--book")
-    book = load_book_arg(book_path)
     day = parse_date(args.date, "--date")
+    troop, gross = parse_money(args.troop, "--troop"), parse_money(args.gross, "--gross")
+    fee = parse_money(args.fee, "--fee")
+    cost = None if args.cost is None else parse_money(args.cost, "--cost")
+    book = load_book_arg(book_path)
     try:
         plan = resolve_plan(book, args.plan, book_path.parent)
+    except UsageError as exc:
+        print(f"pbm: {exc} (--plan)", file=sys.stderr)
+        return 2
+    try:
         fill = whatif.price_fill(
-            plan, ndc=args.ndc, quantity=args.quantity, cost=args.cost, fee=args.fee,
-            days_supply=args.days, channel=args.channel, troop=args.troop, gross=args.gross,
-            lis=args.lis, date=day, book=book)
+            plan, ndc=args.ndc, quantity=args.quantity, cost=cost, fee=fee,
+            days_supply=args.days, channel=args.channel, troop=troop, gross=gross,
+            lis=args.lis, date=day, book=book, in_cents=True)
     except (UsageError, ValueError) as exc:
         print(f"pbm: {exc}", file=sys.stderr)
         return 2
