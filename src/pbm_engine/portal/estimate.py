@@ -604,7 +604,13 @@ def _from_reject(formulary: Formulary, drug: Drug, code: str, message: str,
 def _ql_text(drug: Drug) -> str:
     ql = drug.quantity_limit
     assert ql is not None
-    return f"Quantity limit: up to {fmt_scaled(ql.quantity, QTY_SCALE)} per {ql.days} days."
+    return f"Quantity limit: up to {units(ql.quantity)} per {ql.days} days."
+
+
+def units(quantity: int) -> str:
+    """A quantity (thousandths) as people say it: ``9``, ``2.5``."""
+    whole, part = divmod(quantity, QTY_SCALE)
+    return str(whole) if not part else fmt_scaled(quantity, QTY_SCALE).rstrip("0")
 
 
 def _or_list(items: Iterable[str]) -> str:
