@@ -21,7 +21,7 @@ import orjson
 
 from pbm_engine.cli.textio import print_table
 from pbm_engine.money import fmt
-from pbm_engine.sources.loader import load_book, sample_book_path
+from pbm_engine.sources.compiled import load_book, sample_book_path
 
 
 def _day(text: str | None) -> dt.date:
@@ -147,3 +147,6 @@ def register(sub: Any) -> None:
     st.add_argument("--html", action="store_true", help="printable HTML")
     st.add_argument("--book", default=book, help="book file")
     st.set_defaults(func=cmd_statement)
+
+
+__all__ = ["register"]

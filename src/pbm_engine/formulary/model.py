@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
 
+__all__ = ["Coverage", "Drug", "Formulary", "QuantityLimit", "StepTherapy"]
+
 
 class Coverage(StrEnum):
     """Whether the plan covers a drug."""
@@ -82,6 +84,18 @@ class Formulary:
     by_group: dict[str, tuple[str, ...]] = field(default_factory=dict)
     by_te_group: dict[str, tuple[str, ...]] = field(default_factory=dict)
     by_class: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    open_by_group: dict[str, tuple[Drug, ...]] = field(init=False, repr=False, compare=False)
+    """Per group, its covered drugs without PA or step edits, in ``by_group`` order (derived:
+    :meth:`step_alternatives` must not scan a group of thousands of restricted drugs per claim)."""
+
+    def __post_init__(self) -> None:
+        open_by_group: dict[str, tuple[Drug, ...]] = {}
+        for group, ndcs in self.by_group.items():
+            found = (self.drugs[n] for n in ndcs)
+            open_by_group[group] = tuple(
+                d for d in found
+                if d.coverage is Coverage.COVERED and not d.pa_required and not d.step_therapy)
+        object.__setattr__(self, "open_by_group", open_by_group)
 
     @classmethod
     def build(
@@ -141,13 +155,9 @@ class Formulary:
         nothing)."""
         if drug.step_therapy is None:
             return ()
-        out = []
+        out: list[Drug] = []
         for g in sorted(drug.step_therapy.prerequisites):
-            for ndc in self.by_group.get(g, ()):
-                d = self.drugs[ndc]
-                if d.coverage is Coverage.COVERED and not d.pa_required and not d.step_therapy \
-                        and d.ndc != drug.ndc:
-                    out.append(d)
+            out.extend(d for d in self.open_by_group.get(g, ()) if d.ndc != drug.ndc)
         return tuple(out)
 
     def alternatives(self, drug: Drug, limit: int = 3) -> tuple[Drug, ...]:

@@ -20,7 +20,9 @@ from pathlib import Path
 from pbm_engine.errors import ConfigError
 
 SCOPES = frozenset({"read", "claims"})
+"""The scopes a token can hold: ``read`` member data, submit ``claims``."""
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+"""Hosts an open (token-less) service may bind."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +57,7 @@ OPEN = Grant("", SCOPES)
 
 
 def digest(secret: str) -> str:
+    """The SHA-256 hex digest kept in place of a secret."""
     return hashlib.sha256(secret.encode()).hexdigest()
 
 
@@ -118,3 +121,7 @@ class Authenticator:
             if hmac.compare_digest(g.digest, d):
                 found = g
         return found
+
+
+__all__ = ["LOOPBACK", "OPEN", "SCOPES", "Authenticator", "Grant", "digest", "load_tokens_file",
+           "parse_token"]

@@ -28,6 +28,7 @@ def grant(request: Request) -> Grant:
 
 
 def require(found: Grant, scope: str) -> None:
+    """403 unless the grant holds ``scope``."""
     if scope not in found.scopes:
         raise ApiProblem(403, "Forbidden", f"this token lacks the {scope!r} scope")
 
@@ -44,3 +45,6 @@ def readable_member(request: Request, found: Grant, member_id: str) -> Member:
     if not found.may_read(member.member_id, member.family_id):
         raise ApiProblem(403, "Forbidden", "this token may not read that member")
     return member
+
+
+__all__ = ["grant", "readable_member", "require"]

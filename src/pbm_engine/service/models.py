@@ -22,6 +22,8 @@ class Problem(BaseModel):
 
 
 class Health(BaseModel):
+    """Liveness answer of ``/health``."""
+
     status: str
     book: str
     store: str
@@ -29,6 +31,8 @@ class Health(BaseModel):
 
 
 class ConditionOut(BaseModel):
+    """A coverage condition in plain terms, with its NCPDP reject code when it blocks."""
+
     kind: str
     text: str
     blocking: bool
@@ -38,6 +42,8 @@ class ConditionOut(BaseModel):
 
 
 class PhaseOut(BaseModel):
+    """Part D: the benefit phase before and after the fill, and the distance to the next."""
+
     before: str
     before_name: str
     after: str
@@ -50,6 +56,8 @@ class PhaseOut(BaseModel):
 
 
 class ChannelOut(BaseModel):
+    """The estimate for one channel (retail, mail, specialty)."""
+
     channel: str
     days_supply: int
     quantity: str
@@ -71,6 +79,8 @@ class ChannelOut(BaseModel):
 
 
 class AlternativeOut(BaseModel):
+    """A cheaper option priced for the member."""
+
     kind: str = Field(description="generic, therapeutic or mail")
     ndc: str
     drug_name: str
@@ -86,6 +96,8 @@ class AlternativeOut(BaseModel):
 
 
 class EstimateOut(BaseModel):
+    """What the member would pay for a drug at each channel, and cheaper options."""
+
     member_id: str
     plan_id: str
     as_of: str
@@ -99,6 +111,8 @@ class EstimateOut(BaseModel):
 
 
 class CandidateOut(BaseModel):
+    """A drug search candidate (one product name) with its formulary status."""
+
     name: str
     ndcs: list[str]
     tier: int
@@ -113,12 +127,16 @@ class CandidateOut(BaseModel):
 
 
 class SearchOut(BaseModel):
+    """Drug search results."""
+
     formulary_id: str
     query: str
     candidates: list[CandidateOut]
 
 
 class LimitOut(BaseModel):
+    """A deductible or out-of-pocket maximum: met and left, individual and family."""
+
     individual_limit: Money
     family_limit: Money | None
     embedded: bool
@@ -129,6 +147,8 @@ class LimitOut(BaseModel):
 
 
 class AccumulatorsOut(BaseModel):
+    """A member's accumulators for the plan year."""
+
     member_id: str
     family_id: str
     plan_id: str
@@ -141,6 +161,8 @@ class AccumulatorsOut(BaseModel):
 
 
 class HistoryItemOut(BaseModel):
+    """One ledger entry as the member sees it."""
+
     kind: str
     date_of_service: str
     pharmacy_id: str
@@ -155,11 +177,15 @@ class HistoryItemOut(BaseModel):
 
 
 class HistoryOut(BaseModel):
+    """A member's claim history."""
+
     member_id: str
     items: list[HistoryItemOut]
 
 
 class RefillOut(BaseModel):
+    """One prescription's last fill and next eligible fill date."""
+
     rx_number: str
     pharmacy_id: str
     ndc: str
@@ -173,12 +199,16 @@ class RefillOut(BaseModel):
 
 
 class RefillsOut(BaseModel):
+    """A member's refills due."""
+
     member_id: str
     as_of: str
     refills: list[RefillOut]
 
 
 class StatementLineOut(BaseModel):
+    """One claim on a statement."""
+
     date_of_service: str
     rx_number: str
     pharmacy_id: str
@@ -196,6 +226,8 @@ class StatementLineOut(BaseModel):
 
 
 class TotalsOut(BaseModel):
+    """Statement totals."""
+
     total_drug_cost: Money
     plan_paid: Money
     member_paid: Money
@@ -204,6 +236,8 @@ class TotalsOut(BaseModel):
 
 
 class StatementOut(BaseModel):
+    """A Part D EOB or a commercial claim statement."""
+
     kind: str
     title: str
     member_id: str
@@ -219,6 +253,8 @@ class StatementOut(BaseModel):
 
 
 class RejectOut(BaseModel):
+    """One reject of a claim response."""
+
     code: str
     description: str
     message: str
@@ -232,3 +268,9 @@ class ClaimOut(BaseModel):
     transaction_code: str
     rejects: list[RejectOut]
     messages: list[str]
+
+
+__all__ = ["AccumulatorsOut", "AlternativeOut", "CandidateOut", "ChannelOut", "ClaimOut",
+           "ConditionOut", "EstimateOut", "Health", "HistoryItemOut", "HistoryOut", "LimitOut",
+           "PhaseOut", "Problem", "RefillOut", "RefillsOut", "RejectOut", "SearchOut",
+           "StatementLineOut", "StatementOut", "TotalsOut"]

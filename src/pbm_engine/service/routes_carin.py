@@ -23,6 +23,7 @@ from pbm_engine.service.deps import grant, require
 
 FHIR_JSON = "application/fhir+json"
 router = APIRouter(prefix="/v1", tags=["carin-rtpbc"])
+"""The endpoints of this module, included by :func:`pbm_engine.service.app.create_app`."""
 
 
 def _fhir(body: dict[str, Any], status: int = 200) -> JSONResponse:
@@ -61,3 +62,6 @@ async def rtpbc(request: Request) -> JSONResponse:
         return _fhir(exc.outcome(), exc.status)
     now = dt.datetime.now(dt.UTC)
     return _fhir(response_bundle(question, estimate, now, str(request.base_url).rstrip("/")))
+
+
+__all__ = ["router"]

@@ -62,3 +62,6 @@ class ReadPool:
             for store in self._all:
                 store.close()
             self._all.clear()
+
+
+__all__ = ["ReadOnlySqliteStore", "ReadPool"]
