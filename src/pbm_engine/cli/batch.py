@@ -85,7 +85,7 @@ def cmd_reprocess(args: argparse.Namespace) -> int:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     from pbm_engine.batch import generate
-    from pbm_engine.sources.loader import load_book, sample_book_path
+    from pbm_engine.sources.compiled import load_book, sample_book_path
 
     book = load_book(args.book or sample_book_path())
     stats = generate(args.members, args.claims, args.seed, args.out, book=book, fmt=args.fmt,

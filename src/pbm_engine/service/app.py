@@ -30,7 +30,7 @@ from pbm_engine.service.auth import LOOPBACK, Authenticator
 from pbm_engine.service.context import SETTINGS_ENV, ApiProblem, Context, Settings
 from pbm_engine.service.models import Health
 from pbm_engine.service.stores import ReadOnlySqliteStore, ReadPool
-from pbm_engine.sources.loader import load_book
+from pbm_engine.sources.compiled import load_book
 
 log = logging.getLogger("pbm_engine.service")
 LOG_FORMAT = "%(asctime)s %(name)s %(message)s"
