@@ -55,7 +55,9 @@ from pbm_engine.errors import UsageError
 __all__ = ["ENGINES", "MANIFEST", "Summary", "run"]
 
 ENGINES = ("single", "pool", "dask")
+"""The ways a reprocessing run can execute: one process, a process pool, Dask."""
 MANIFEST = ".pbm-reprocess.json"
+"""The file in the output folder recording a run (for resuming it)."""
 CLAIMS_PER_PARTITION = 25_000
 _FLUSH = 1 << 16
 

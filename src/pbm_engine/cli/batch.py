@@ -20,6 +20,7 @@ from typing import Any
 
 
 def register(sub: Any) -> None:
+    """Add ``reprocess`` (and the batch commands) to the ``pbm`` parser."""
     p = sub.add_parser("reprocess", help="re-adjudicate claim files at scale and report changes",
                        description="Re-adjudicate claim files against a book, partitioned by "
                        "family, on one process, a local pool or a Dask cluster.")
@@ -94,3 +95,6 @@ def cmd_generate(args: argparse.Namespace) -> int:
           f"{stats.rebills:,} rebills) for {stats.members:,} members in {stats.families:,} "
           f"families -> {stats.claims_path}, members -> {stats.members_path}", file=sys.stderr)
     return 0
+
+
+__all__ = ["register"]
