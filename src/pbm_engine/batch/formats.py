@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 FORMATS = ("jsonl", "csv", "parquet")
-"""The file formats reprocessing reads and writes."""
+"""Output formats a reprocessing run writes."""
 ROW_GROUP = 65_536
 """Rows per Parquet row group."""
 
@@ -65,7 +65,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "results": RESULT_COLUMNS, "changes": CHANGE_COLUMNS, "errors": ERROR_COLUMNS,
     "accumulators": ACC_COLUMNS,
 }
-"""The output tables and their columns."""
+"""Output table name -> its columns, in order."""
 _INT_COLUMNS = frozenset({"input", "line", "fill_number", "tier"})
 
 

@@ -55,9 +55,9 @@ from pbm_engine.errors import UsageError
 __all__ = ["ENGINES", "MANIFEST", "Summary", "run"]
 
 ENGINES = ("single", "pool", "dask")
-"""The ways a reprocessing run can execute: one process, a process pool, Dask."""
+"""How a run executes: in this process, a process pool, or a Dask cluster."""
 MANIFEST = ".pbm-reprocess.json"
-"""The file in the output folder recording a run (for resuming it)."""
+"""File name of a run's manifest in its output folder (what resuming reads)."""
 CLAIMS_PER_PARTITION = 25_000
 _FLUSH = 1 << 16
 

@@ -18,9 +18,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+__all__ = ["register"]
+
 
 def register(sub: Any) -> None:
-    """Add ``reprocess`` (and the batch commands) to the ``pbm`` parser."""
+    """Add ``reprocess`` and ``generate`` to the ``pbm`` parser."""
     p = sub.add_parser("reprocess", help="re-adjudicate claim files at scale and report changes",
                        description="Re-adjudicate claim files against a book, partitioned by "
                        "family, on one process, a local pool or a Dask cluster.")
@@ -95,6 +97,3 @@ def cmd_generate(args: argparse.Namespace) -> int:
           f"{stats.rebills:,} rebills) for {stats.members:,} members in {stats.families:,} "
           f"families -> {stats.claims_path}, members -> {stats.members_path}", file=sys.stderr)
     return 0
-
-
-__all__ = ["register"]

@@ -15,6 +15,8 @@ import os
 import sys
 from typing import Any
 
+__all__ = ["register"]
+
 
 def cmd_serve(args: argparse.Namespace) -> int:
     try:

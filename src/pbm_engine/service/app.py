@@ -67,7 +67,7 @@ class AccessLog:
 def problem(status: int, title: str, detail: str, reject_code: str | None = None,
             errors: list[dict[str, Any]] | None = None,
             headers: dict[str, str] | None = None) -> JSONResponse:
-    """An RFC 9457 problem-details response (``application/problem+json``)."""
+    """An RFC 9457 problem response (JSON) with the given status, title and detail."""
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status,
                             "detail": detail}
     if reject_code:

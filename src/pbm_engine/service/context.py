@@ -18,7 +18,7 @@ from pbm_engine.service.stores import ReadOnlySqliteStore, ReadPool
 from pbm_engine.store.sqlite import SqliteStore
 
 SETTINGS_ENV = "PBM_SERVICE_SETTINGS"
-"""The environment variable that hands the settings to uvicorn worker processes."""
+"""Environment variable naming the service settings file."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +91,7 @@ class Context:
 
 
 def context(request: Request) -> Context:
-    """The per-process context of the app serving ``request``."""
+    """The service context of the application handling a request."""
     ctx: Context = request.app.state.ctx
     return ctx
 

@@ -7,7 +7,32 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+__all__ = [
+    "AccumulatorsOut",
+    "AlternativeOut",
+    "CandidateOut",
+    "ChannelOut",
+    "ClaimOut",
+    "ConditionOut",
+    "EstimateOut",
+    "Health",
+    "HistoryItemOut",
+    "HistoryOut",
+    "LimitOut",
+    "Money",
+    "PhaseOut",
+    "Problem",
+    "RefillOut",
+    "RefillsOut",
+    "RejectOut",
+    "SearchOut",
+    "StatementLineOut",
+    "StatementOut",
+    "TotalsOut",
+]
+
 Money = str
+"""A dollar amount as a decimal string, e.g. 12.34."""
 
 
 class Problem(BaseModel):
@@ -22,7 +47,7 @@ class Problem(BaseModel):
 
 
 class Health(BaseModel):
-    """Liveness answer of ``/health``."""
+    """Service health: status, the loaded book, the store and how callers authenticate."""
 
     status: str
     book: str
@@ -31,7 +56,7 @@ class Health(BaseModel):
 
 
 class ConditionOut(BaseModel):
-    """A coverage condition in plain terms, with its NCPDP reject code when it blocks."""
+    """A condition on coverage (PA, step therapy, quantity limit, refill date ...)."""
 
     kind: str
     text: str
@@ -42,7 +67,7 @@ class ConditionOut(BaseModel):
 
 
 class PhaseOut(BaseModel):
-    """Part D: the benefit phase before and after the fill, and the distance to the next."""
+    """A Part D fill's benefit phase before and after, and what is left to the next."""
 
     before: str
     before_name: str
@@ -56,7 +81,7 @@ class PhaseOut(BaseModel):
 
 
 class ChannelOut(BaseModel):
-    """The estimate for one channel (retail, mail, specialty)."""
+    """An estimate for one channel (retail, mail, specialty) and days supply."""
 
     channel: str
     days_supply: int
@@ -79,7 +104,7 @@ class ChannelOut(BaseModel):
 
 
 class AlternativeOut(BaseModel):
-    """A cheaper option priced for the member."""
+    """A cheaper alternative: a generic, a therapeutic alternative or mail order."""
 
     kind: str = Field(description="generic, therapeutic or mail")
     ndc: str
@@ -96,7 +121,7 @@ class AlternativeOut(BaseModel):
 
 
 class EstimateOut(BaseModel):
-    """What the member would pay for a drug at each channel, and cheaper options."""
+    """What a member would pay for a drug, by channel, with alternatives."""
 
     member_id: str
     plan_id: str
@@ -111,7 +136,7 @@ class EstimateOut(BaseModel):
 
 
 class CandidateOut(BaseModel):
-    """A drug search candidate (one product name) with its formulary status."""
+    """A drug search result on the member's formulary."""
 
     name: str
     ndcs: list[str]
@@ -135,7 +160,7 @@ class SearchOut(BaseModel):
 
 
 class LimitOut(BaseModel):
-    """A deductible or out-of-pocket maximum: met and left, individual and family."""
+    """A deductible or out-of-pocket limit: amounts met and left."""
 
     individual_limit: Money
     family_limit: Money | None
@@ -161,7 +186,7 @@ class AccumulatorsOut(BaseModel):
 
 
 class HistoryItemOut(BaseModel):
-    """One ledger entry as the member sees it."""
+    """One claim of a member's history."""
 
     kind: str
     date_of_service: str
@@ -184,7 +209,7 @@ class HistoryOut(BaseModel):
 
 
 class RefillOut(BaseModel):
-    """One prescription's last fill and next eligible fill date."""
+    """A prescription's refill status: last fill, next eligible date, run-out date."""
 
     rx_number: str
     pharmacy_id: str
@@ -199,7 +224,7 @@ class RefillOut(BaseModel):
 
 
 class RefillsOut(BaseModel):
-    """A member's refills due."""
+    """A member's refill reminders."""
 
     member_id: str
     as_of: str
@@ -207,7 +232,7 @@ class RefillsOut(BaseModel):
 
 
 class StatementLineOut(BaseModel):
-    """One claim on a statement."""
+    """One claim line of a statement."""
 
     date_of_service: str
     rx_number: str
@@ -236,7 +261,7 @@ class TotalsOut(BaseModel):
 
 
 class StatementOut(BaseModel):
-    """A Part D EOB or a commercial claim statement."""
+    """A member statement (explanation of benefits) for a period."""
 
     kind: str
     title: str
@@ -253,7 +278,7 @@ class StatementOut(BaseModel):
 
 
 class RejectOut(BaseModel):
-    """One reject of a claim response."""
+    """One reject: code, description and message."""
 
     code: str
     description: str
@@ -268,9 +293,3 @@ class ClaimOut(BaseModel):
     transaction_code: str
     rejects: list[RejectOut]
     messages: list[str]
-
-
-__all__ = ["AccumulatorsOut", "AlternativeOut", "CandidateOut", "ChannelOut", "ClaimOut",
-           "ConditionOut", "EstimateOut", "Health", "HistoryItemOut", "HistoryOut", "LimitOut",
-           "PhaseOut", "Problem", "RefillOut", "RefillsOut", "RejectOut", "SearchOut",
-           "StatementLineOut", "StatementOut", "TotalsOut"]

@@ -21,9 +21,12 @@ from pbm_engine.service.carin import (
 from pbm_engine.service.context import ApiProblem, context, today
 from pbm_engine.service.deps import grant, require
 
+__all__ = ["FHIR_JSON", "router", "rtpbc"]
+
 FHIR_JSON = "application/fhir+json"
+"""The FHIR JSON media type."""
 router = APIRouter(prefix="/v1", tags=["carin-rtpbc"])
-"""The endpoints of this module, included by :func:`pbm_engine.service.app.create_app`."""
+"""The CARIN RTPBC routes."""
 
 
 def _fhir(body: dict[str, Any], status: int = 200) -> JSONResponse:
@@ -62,6 +65,3 @@ async def rtpbc(request: Request) -> JSONResponse:
         return _fhir(exc.outcome(), exc.status)
     now = dt.datetime.now(dt.UTC)
     return _fhir(response_bundle(question, estimate, now, str(request.base_url).rstrip("/")))
-
-
-__all__ = ["router"]
