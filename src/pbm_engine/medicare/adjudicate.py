@@ -27,7 +27,9 @@ How the PDE amounts map onto the result (integer cents):
   that skip the deductible and for full-subsidy LIS enrollees, who pay a copay); the rest of
   ``patient_pay`` is ``copay_amount`` when the cost sharing is a copay (an LIS copay, or a
   copay cell of the plan's design), else ``coinsurance_amount``;
-* ``delta`` = ``Totals(troop=TrOOP delta, gross_drug_cost=gross, plan_paid=plan_pay)``.
+* ``delta`` = ``Totals(troop=TrOOP delta, gross_drug_cost=gross, plan_paid=plan_pay,
+  oop=patient_pay)``: TrOOP stops at the OOP threshold, ``oop`` is the enrollee's whole
+  out-of-pocket for the year (catastrophic cost sharing included).
 
 LIS levels (``Member.lis_level``, case-insensitive; ``-`` and spaces read as ``_``): empty,
 ``none``, ``no``, ``0`` -> no subsidy; ``institutional``, ``hcbs`` or CMS copay level ``3``;
@@ -248,7 +250,7 @@ def _share(plan: PartDPlan, drug: Drug, split: PhaseResult, lis: LisLevel | None
         remaining_deductible=remaining_deductible,
         remaining_oop=max(0, params.oop_threshold - split.troop_after),
         plan_year=year_start,
-        delta=Totals(plan_paid=plan_pay, troop=split.troop_delta,
+        delta=Totals(oop=enrollee, plan_paid=plan_pay, troop=split.troop_delta,
                      gross_drug_cost=split.gross_drug_cost),
         part_d=pde,
         extra=_PartDExtra(plan.year, split, lis, enrollee),
