@@ -22,6 +22,7 @@ GROUPS = (
     "claims",
     "store",
     "partd",
+    "portal",
     "batch",
     "serve",
 )

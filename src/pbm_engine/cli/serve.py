@@ -73,3 +73,6 @@ def register(sub: Any) -> None:
                    help="SECRET[:read,claims][@FAMILY or @MEMBER] (repeatable)")
     p.add_argument("--tokens-file", help="one token spec per line")
     p.set_defaults(func=cmd_serve)
+
+
+__all__ = ["register"]

@@ -64,3 +64,6 @@ class ReadPool:
             for store in self._all:
                 store.close()
             self._all.clear()
+
+
+__all__ = ["ReadOnlySqliteStore", "ReadPool"]
