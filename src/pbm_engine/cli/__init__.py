@@ -20,6 +20,7 @@ GROUPS = (
     "claims",
     "store",
     "partd",
+    "scenarios",
 )
 
 
