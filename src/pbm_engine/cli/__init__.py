@@ -21,6 +21,7 @@ GROUPS = (
     "store",
     "partd",
     "scenarios",
+    "formulary",
 )
 
 
