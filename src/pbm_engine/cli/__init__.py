@@ -22,6 +22,7 @@ GROUPS = (
     "partd",
     "scenarios",
     "formulary",
+    "plans",
 )
 
 
