@@ -23,6 +23,7 @@ GROUPS = (
     "scenarios",
     "formulary",
     "plans",
+    "impact",
 )
 
 
