@@ -20,6 +20,7 @@ GROUPS = (
     "claims",
     "store",
     "partd",
+    "batch",
     "scenarios",
     "formulary",
     "plans",
