@@ -10,11 +10,19 @@ import stat
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from pbm_engine.admin.compare import compare
 from pbm_engine.admin.formulary_sheet import export_csv, import_csv, read_formulary_model
-from pbm_engine.admin.impact import build_report, differs, pairs, run_impact
+from pbm_engine.admin.impact import (
+    batch_pairs,
+    build_report,
+    differs,
+    pairs,
+    run_impact,
+    tally_pairs,
+)
 from pbm_engine.admin.report import write_report
 from pbm_engine.cli import main
 from pbm_engine.sources.loader import load_book, sample_book_path
@@ -159,17 +167,34 @@ def test_report_files_private_pseudonymous_and_complete(setting: Any, tmp_path: 
     assert "https://" not in html
 
 
+def test_the_batch_runner_gives_the_same_report(setting: Any, tmp_path: Path) -> None:
+    before, after, claims = setting
+    ordered = sorted(claims, key=lambda c: c["date_of_service"])  # the runner's order per family
+    history = tmp_path / "history.jsonl"
+    history.write_bytes(b"".join(orjson.dumps(c) + b"\n" for c in ordered) + b"not json\n")
+    summaries: list[Any] = []
+    answers = batch_pairs([history], sample_book_path(), proposed_book(tmp_path),
+                          tmp_path / "runs", summaries=summaries)
+    via_batch = tally_pairs(before, after, answers, salt="s")
+    in_process = run_impact(before, after, ordered, salt="s")
+    assert [s.unreadable for s in summaries] == [1, 1]
+    assert via_batch.total == in_process.total
+    assert via_batch.by_plan == in_process.by_plan and via_batch.by_drug == in_process.by_drug
+    assert via_batch.newly_rejected == in_process.newly_rejected
+    assert via_batch.top_members() == in_process.top_members()
+    assert {k: t.claims for k, t in via_batch.touched.items()} == {
+        k: t.claims for k, t in in_process.touched.items()}
+
+
 def test_pbm_impact_command(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     claims = tmp_path / "history.jsonl"
-    import orjson
-
     requests = history(60, seed=3)
     claims.write_bytes(b"".join(orjson.dumps(c) + b"\n" for c in requests))
     out = tmp_path / "out"
     assert main(["impact", str(claims), "--before", str(sample_book_path()), "--after",
                  str(proposed_book(tmp_path)), "--out", str(out)]) == 0
     assert f"{len(requests)} claims" in capsys.readouterr().out
-    assert (out / "report.html").exists()
+    assert (out / "report.html").exists() and not (out / "runs").exists()
     assert main(["impact", str(tmp_path / "missing.jsonl"), "--before",
                  str(sample_book_path()), "--after", str(sample_book_path()), "--out",
                  str(out)]) == 2

@@ -13,23 +13,31 @@ with its own claim store; :func:`run_impact` ties it together.  The report files
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import heapq
 import secrets
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import zip_longest
+from pathlib import Path
 from typing import Any
+
+import orjson
 
 from pbm_engine.admin.formulary_sheet import FormularyChange, diff_formularies
 from pbm_engine.book import Book
 from pbm_engine.codes import Transaction
 from pbm_engine.engine import Engine
+from pbm_engine.errors import PbmError
 from pbm_engine.processor import Processor
 from pbm_engine.result import ClaimResult
+from pbm_engine.store.codec import result_from_dict
 from pbm_engine.store.memory import MemoryStore
 
-__all__ = ["Group", "ImpactTally", "formulary_changes", "pairs", "run_impact"]
+__all__ = ["Group", "ImpactTally", "batch_pairs", "formulary_changes", "pairs", "run_impact",
+           "tally_pairs"]
 
 
 @dataclass(slots=True)
@@ -200,6 +208,45 @@ def pairs(before: Book, after: Book, requests: Iterable[Any], *,
         yield first.submit(request, as_of=as_of), second.submit(request, as_of=as_of)
 
 
+def batch_pairs(history: Sequence[str | Path], before: str | Path, after: str | Path,
+                work_dir: str | Path, *, engine: str = "single", workers: int | None = None,
+                summaries: list[Any] | None = None
+                ) -> Iterator[tuple[ClaimResult, ClaimResult]]:
+    """The same pairs as :func:`pairs`, from two runs of the batch runner.
+
+    Each book's run streams the history once, partitioned by family, into ``work_dir``
+    (``before/`` and ``after/``; owner-only, they hold member data); the two result files list
+    the claims in the same canonical order, so they are read side by side, one line at a time:
+    memory stays flat however long the history.  ``engine``/``workers`` choose the runner's
+    engine (``single``, ``pool``, ``dask``); the runs' summaries are appended to ``summaries``.
+    Lines that are not JSON go to the runs' error files, not into the pairs.
+    """
+    from pbm_engine.batch import run
+
+    work = Path(work_dir)
+    runs = [run(list(history), book, work / name, engine=engine, workers=workers)
+            for name, book in (("before", before), ("after", after))]
+    if summaries is not None:
+        summaries.extend(runs)
+    files = [r.files.get("results") or r.out_dir / "results.jsonl" for r in runs]
+    with files[0].open("rb") as first, files[1].open("rb") as second:
+        for line_a, line_b in zip_longest(first, second):
+            if line_a is None or line_b is None:
+                raise PbmError("the two batch runs answered a different number of claims")
+            a, b = orjson.loads(line_a), orjson.loads(line_b)
+            if (a.pop("input"), a.pop("line")) != (b.pop("input"), b.pop("line")):
+                raise PbmError("the two batch runs list the claims in different orders")
+            yield _from_row(a), _from_row(b)
+
+
+def _from_row(row: dict[str, Any]) -> ClaimResult:
+    result = result_from_dict(row)
+    if not result.member_id and result.cardholder_id and result.plan_id:
+        result = dataclasses.replace(
+            result, member_id=f"{result.cardholder_id}-{result.person_code}")
+    return result
+
+
 def formulary_changes(before: Book, after: Book
                       ) -> tuple[dict[str, list[FormularyChange]], dict[str, str]]:
     """The changes of every formulary both books have (by id), and plan -> formulary id (after).
@@ -221,15 +268,24 @@ def formulary_changes(before: Book, after: Book
     return changes, plan_formulary
 
 
+def tally_pairs(before: Book, after: Book,
+                answers: Iterable[tuple[ClaimResult, ClaimResult]], *, salt: str | None = None,
+                keep_members: int = 25) -> ImpactTally:
+    """Tally answer pairs (from :func:`pairs` or :func:`batch_pairs`) with the books' formulary
+    changes."""
+    changes, plan_formulary = formulary_changes(before, after)
+    tally = ImpactTally(changes, plan_formulary, salt=salt, keep_members=keep_members)
+    for a, b in answers:
+        tally.add(a, b)
+    return tally
+
+
 def run_impact(before: Book, after: Book, requests: Iterable[Any], *,
                as_of: dt.date | None = None, salt: str | None = None,
                keep_members: int = 25) -> ImpactTally:
-    """Run the claims through both books and tally the impact."""
-    changes, plan_formulary = formulary_changes(before, after)
-    tally = ImpactTally(changes, plan_formulary, salt=salt, keep_members=keep_members)
-    for a, b in pairs(before, after, requests, as_of=as_of):
-        tally.add(a, b)
-    return tally
+    """Run the claims through both books in this process and tally the impact."""
+    return tally_pairs(before, after, pairs(before, after, requests, as_of=as_of), salt=salt,
+                       keep_members=keep_members)
 
 
 # -- the report --------------------------------------------------------------------------------
@@ -255,7 +311,8 @@ def _group_row(g: Group) -> tuple[str, ...]:
             _m(g.member_after), _s(g.member_shift))
 
 
-def build_report(tally: ImpactTally, before: str, after: str, *, top: int = 25) -> Any:
+def build_report(tally: ImpactTally, before: str, after: str, *, top: int = 25,
+                 unreadable: int = 0) -> Any:
     """The impact report (:class:`pbm_engine.admin.report.Report`) of a tally."""
     from pbm_engine.admin.report import Chart, Report, Section, Table
 
@@ -275,6 +332,8 @@ def build_report(tally: ImpactTally, before: str, after: str, *, top: int = 25) 
         ("newly paid claims", f"{sum(tally.newly_paid.values()):,}"),
         ("dates of service", period),
     ]
+    if unreadable:
+        summary.insert(1, ("unreadable input lines (not counted)", f"{unreadable:,}"))
     report = Report(
         title="Impact of a plan change",
         subtitle=f"The same claims, in order, through {before} (before) and {after} (after), "

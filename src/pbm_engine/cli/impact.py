@@ -1,37 +1,55 @@
 """``pbm impact``: what a plan or formulary change does to a history of claims, as a report.
 
-    pbm impact HISTORY.jsonl ... --before BOOK --after BOOK --out DIR [--top N] [--as-of DATE]
+    pbm impact HISTORY.jsonl ... --before BOOK --after BOOK --out DIR [--top N]
+               [--engine single|pool|dask] [--workers N] [--keep-runs]
 
-Writes ``report.md``, ``report.html`` (charts, opens offline) and one CSV per table into DIR;
-the files hold member-level data, so they are owner-only (0600).
+The history runs through each book on the batch runner (partitioned by family, streamed, so a
+year of claims needs flat memory); the two answer streams are compared claim by claim.  Writes
+``report.md``, ``report.html`` (charts, opens offline) and one CSV per table into DIR; the files
+hold member-level data, so they are owner-only (0600).  The runner's own outputs go to
+``DIR/runs/`` and are removed afterwards unless ``--keep-runs``.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
+import shutil
 from pathlib import Path
 from typing import Any
 
-from pbm_engine.cli.textio import read_requests
+from pbm_engine.errors import UsageError
 
 
 def cmd_impact(args: argparse.Namespace) -> int:
-    from pbm_engine.admin.impact import build_report, run_impact
+    from pbm_engine.admin.impact import batch_pairs, build_report, tally_pairs
     from pbm_engine.admin.report import write_report
     from pbm_engine.sources.loader import load_book
 
     before, after = load_book(args.before), load_book(args.after)
-    as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None
     files = [Path(p) for p in args.history]
     for path in files:
         if not path.is_file():
-            raise ValueError(f"{path}: no such claims file")
-    tally = run_impact(before, after, read_requests(files), as_of=as_of, keep_members=args.top)
-    report = build_report(tally, Path(args.before).name, Path(args.after).name, top=args.top)
-    written = write_report(report, args.out)
+            raise UsageError(f"{path}: no such claims file")
+    out = Path(args.out)
+    runs = out / "runs"
+    if runs.exists():
+        raise UsageError(f"{runs} exists (a previous run kept with --keep-runs): remove it")
+    out.mkdir(parents=True, exist_ok=True, mode=0o700)
+    summaries: list[Any] = []
+    try:
+        answers = batch_pairs(files, args.before, args.after, runs, engine=args.engine,
+                              workers=args.workers, summaries=summaries)
+        tally = tally_pairs(before, after, answers, keep_members=args.top)
+    finally:
+        if not args.keep_runs:
+            shutil.rmtree(runs, ignore_errors=True)
+    unreadable = summaries[0].unreadable if summaries else 0
+    report = build_report(tally, Path(args.before).name, Path(args.after).name, top=args.top,
+                          unreadable=unreadable)
+    written = write_report(report, out)
     t = tally.total
-    print(f"{t.claims} claims, {t.changed} answered differently, "
+    print(f"{t.claims} claims" + (f" ({unreadable} unreadable lines)" if unreadable else "")
+          + f", {t.changed} answered differently, "
           f"{tally.members_affected()} members affected; report in {args.out} "
           f"({len(written)} files: report.md, report.html, CSV tables)")
     return 0
@@ -46,5 +64,9 @@ def register(sub: Any) -> None:
     p.add_argument("--after", required=True, help="proposed book")
     p.add_argument("--out", required=True, help="report folder (created owner-only)")
     p.add_argument("--top", type=int, default=25, help="members and drugs to chart (25)")
-    p.add_argument("--as-of", help="processing date for the post-dated and timely-filing edits")
+    p.add_argument("--engine", choices=("single", "pool", "dask"), default="single",
+                   help="batch runner engine (default: this process)")
+    p.add_argument("--workers", type=int, help="processes for the pool or dask engine")
+    p.add_argument("--keep-runs", action="store_true",
+                   help="keep the two batch runs (results, changes) under DIR/runs/")
     p.set_defaults(func=cmd_impact)
