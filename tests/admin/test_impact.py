@@ -224,3 +224,15 @@ def test_the_browser_check_catches_a_broken_page(tmp_path: Path) -> None:
                     '<img src="https://example.invalid/x.png"></body></html>')
     errors = console_errors(open_page(page, tmp_path).log)
     assert any("Uncaught" in e or "undefinedFunction" in e for e in errors), errors
+
+
+def test_validate_findings_in_the_same_report_style(tmp_path: Path) -> None:
+    out = tmp_path / "check"
+    assert main(["validate", str(sample_book_path()), "--report", str(out)]) == 0
+    md = (out / "report.md").read_text()
+    assert "# Book check" in md and "| warnings | 5 |" in md
+    rows = list(csv.DictReader((out / "findings.csv").open()))
+    assert len(rows) == 5 and rows[0]["severity"] == "warning"
+    assert rows[0]["where"] == "formulary SAMPLE-COMMERCIAL-2026"
+    assert "<svg" in (out / "report.html").read_text()
+    assert stat.S_IMODE((out / "findings.csv").stat().st_mode) == 0o600

@@ -210,7 +210,7 @@ def pairs(before: Book, after: Book, requests: Iterable[Any], *,
 
 def batch_pairs(history: Sequence[str | Path], before: str | Path, after: str | Path,
                 work_dir: str | Path, *, engine: str = "single", workers: int | None = None,
-                summaries: list[Any] | None = None
+                summaries: list[Any] | None = None, members: Sequence[str | Path] = ()
                 ) -> Iterator[tuple[ClaimResult, ClaimResult]]:
     """The same pairs as :func:`pairs`, from two runs of the batch runner.
 
@@ -218,13 +218,15 @@ def batch_pairs(history: Sequence[str | Path], before: str | Path, after: str | 
     (``before/`` and ``after/``; owner-only, they hold member data); the two result files list
     the claims in the same canonical order, so they are read side by side, one line at a time:
     memory stays flat however long the history.  ``engine``/``workers`` choose the runner's
-    engine (``single``, ``pool``, ``dask``); the runs' summaries are appended to ``summaries``.
+    engine (``single``, ``pool``, ``dask``); ``members``: member files (JSON lines) added to both
+    books' members, as the runner takes them; the runs' summaries are appended to ``summaries``.
     Lines that are not JSON go to the runs' error files, not into the pairs.
     """
     from pbm_engine.batch import run
 
     work = Path(work_dir)
-    runs = [run(list(history), book, work / name, engine=engine, workers=workers)
+    runs = [run(list(history), book, work / name, engine=engine, workers=workers,
+                members=members)
             for name, book in (("before", before), ("after", after))]
     if summaries is not None:
         summaries.extend(runs)
@@ -336,9 +338,10 @@ def build_report(tally: ImpactTally, before: str, after: str, *, top: int = 25,
         summary.insert(1, ("unreadable input lines (not counted)", f"{unreadable:,}"))
     report = Report(
         title="Impact of a plan change",
-        subtitle=f"The same claims, in order, through {before} (before) and {after} (after), "
-                 "each with its own claim store.  Money: paid claims only; member pay is the "
-                 "patient pay amount.  Members appear under a pseudonymous key.",
+        subtitle=f"The same claims through {before} (before) and {after} (after), each book "
+                 "with its own claim store, so deductibles and history evolve under each "
+                 "design.  Money: paid claims only; member pay is the patient pay amount.  "
+                 "Members appear under a pseudonymous key.",
         summary=summary)
 
     plans = sorted(tally.by_plan.items())

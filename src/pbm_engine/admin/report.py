@@ -200,3 +200,23 @@ def write_report(report: Report, out_dir: str | Path) -> list[Path]:
             _private_write(path, buf.getvalue())
             written.append(path)
     return written
+
+
+def findings_report(title: str, subject: str, summary: list[tuple[str, str]],
+                    findings: list[tuple[str, str]]) -> Report:
+    """A report of check findings (severity, text), e.g. ``pbm validate --report``."""
+    counts: dict[str, int] = {}
+    for severity, _ in findings:
+        counts[severity] = counts.get(severity, 0) + 1
+    rows: list[Sequence[str]] = []
+    for severity, text in findings:
+        where, sep, what = text.partition(": ")
+        rows.append((severity, where if sep else "", what if sep else text))
+    return Report(
+        title=title, subtitle=subject,
+        summary=[*summary, *((f"{k}s", str(v)) for k, v in sorted(counts.items()))],
+        sections=[Section("Findings", text="" if findings else "Nothing to report.",
+                          tables=[Table("findings", "Findings", ("severity", "where", "finding"),
+                                        rows)],
+                          charts=[Chart("Findings by severity", sorted(counts.items()),
+                                        money=False)] if findings else [])])

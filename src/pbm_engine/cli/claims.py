@@ -161,8 +161,18 @@ def cmd_validate(args: argparse.Namespace) -> int:
           f"{len(book.formularies)} formularies, "
           f"{sum(len(f.drugs) for f in book.formularies.values())} drugs, "
           f"{len(book.registry.members)} members")
-    for warning in book.warnings():
+    warnings = book.warnings()
+    for warning in warnings:
         print(f"warning: {warning}")
+    if args.report:
+        from pbm_engine.admin.report import findings_report, write_report
+
+        summary = [("plans", str(len(book.plans))), ("Part D plans", str(len(book.part_d_plans))),
+                   ("formularies", str(len(book.formularies))),
+                   ("members", str(len(book.registry.members)))]
+        write_report(findings_report("Book check", f"pbm validate {args.book}", summary,
+                                     [("warning", w) for w in warnings]), args.report)
+        print(f"report written to {args.report}")
     return 0
 
 
@@ -203,6 +213,8 @@ def register(sub: Any) -> None:
 
     val = sub.add_parser("validate", help="load and check a book and every file it lists")
     val.add_argument("book", nargs="?", default=str(sample_book_path()))
+    val.add_argument("--report", metavar="DIR", help="also write the findings as a report "
+                     "(report.md, report.html, findings.csv)")
     val.set_defaults(func=cmd_validate)
 
 

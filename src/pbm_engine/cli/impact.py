@@ -1,7 +1,7 @@
 """``pbm impact``: what a plan or formulary change does to a history of claims, as a report.
 
     pbm impact HISTORY.jsonl ... --before BOOK --after BOOK --out DIR [--top N]
-               [--engine single|pool|dask] [--workers N] [--keep-runs]
+               [--engine single|pool|dask] [--workers N] [--members FILE] [--keep-runs]
 
 The history runs through each book on the batch runner (partitioned by family, streamed, so a
 year of claims needs flat memory); the two answer streams are compared claim by claim.  Writes
@@ -38,7 +38,8 @@ def cmd_impact(args: argparse.Namespace) -> int:
     summaries: list[Any] = []
     try:
         answers = batch_pairs(files, args.before, args.after, runs, engine=args.engine,
-                              workers=args.workers, summaries=summaries)
+                              workers=args.workers, summaries=summaries,
+                              members=args.members)
         tally = tally_pairs(before, after, answers, keep_members=args.top)
     finally:
         if not args.keep_runs:
@@ -67,6 +68,8 @@ def register(sub: Any) -> None:
     p.add_argument("--engine", choices=("single", "pool", "dask"), default="single",
                    help="batch runner engine (default: this process)")
     p.add_argument("--workers", type=int, help="processes for the pool or dask engine")
+    p.add_argument("--members", action="append", default=[], metavar="FILE",
+                   help="member file (JSON lines, as pbm generate writes) added to both books")
     p.add_argument("--keep-runs", action="store_true",
                    help="keep the two batch runs (results, changes) under DIR/runs/")
     p.set_defaults(func=cmd_impact)
