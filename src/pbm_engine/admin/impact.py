@@ -26,6 +26,7 @@ from typing import Any
 
 import orjson
 
+from pbm_engine.admin.compare import differences
 from pbm_engine.admin.formulary_sheet import FormularyChange, diff_formularies
 from pbm_engine.book import Book
 from pbm_engine.codes import Transaction
@@ -87,22 +88,13 @@ class TouchedBy:
     claims: Group = field(default_factory=Group)
 
 
-_MONEY = ("total_price", "patient_pay", "plan_pay", "deductible_applied", "copay_amount",
-          "coinsurance_amount", "product_selection_amount")
-
-
 def differs(a: ClaimResult, b: ClaimResult) -> tuple[str, ...]:
-    """What differs between two answers to the same claim (status, rejects, money fields)."""
-    out = []
-    if a.status is not b.status:
-        out.append("status")
-    if a.reject_codes != b.reject_codes:
-        out.append("rejects")
-    out.extend(n for n in _MONEY
-               if (getattr(a, n) if a.paid else 0) != (getattr(b, n) if b.paid else 0))
+    """What differs between two answers to the same claim: what :func:`compare.differences`
+    names, and a tier move of a claim paid under either design."""
+    out = differences(a, b)
     if a.tier != b.tier and (a.paid or b.paid):
-        out.append("tier")
-    return tuple(out)
+        out = (*out, "tier")
+    return out
 
 
 class ImpactTally:
