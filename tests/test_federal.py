@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from pbm_engine.benefit.federal import limits_for, plan_warnings
+from pbm_engine.benefit.federal import plan_warnings
 from pbm_engine.benefit.plan import Limit
+from pbm_engine.sources.federal import limits_for
 from pbm_engine.sources.loader import load_sample_book
 
 
@@ -20,21 +21,21 @@ def test_limits_by_year() -> None:
 
 def test_sample_plans_keep_the_2026_limits() -> None:
     book = load_sample_book()
-    assert all(plan_warnings(plan) == [] for plan in book.plans.values())
+    assert all(plan_warnings(plan, limits_for) == [] for plan in book.plans.values())
 
 
 def test_plans_breaking_the_limits_are_named() -> None:
     book = load_sample_book()
     ppo = dataclasses.replace(book.plans["SAMPLE-PPO-2026"],
                               oop_max=Limit(1_100_000, 2_000_000, embedded=False))
-    text = "\n".join(plan_warnings(ppo))
+    text = "\n".join(plan_warnings(ppo, limits_for))
     assert "individual out-of-pocket maximum 11000.00 is above the ACA self-only" in text
     assert "per-person cost sharing on family coverage 20000.00" in text
     hdhp = dataclasses.replace(book.plans["SAMPLE-HDHP-2026"],
                                deductible=Limit(150_000, 300_000, embedded=True),
                                oop_max=Limit(900_000, 1_000_000))
-    text = "\n".join(plan_warnings(hdhp))
+    text = "\n".join(plan_warnings(hdhp, limits_for))
     assert "individual deductible 1500.00 is below the HDHP minimum 1700.00" in text
     assert "embedded individual deductible on family coverage 1500.00" in text
     assert "individual out-of-pocket maximum 9000.00 is above the HDHP maximum 8500.00" in text
-    assert plan_warnings(dataclasses.replace(hdhp, year=None)) == []
+    assert plan_warnings(dataclasses.replace(hdhp, year=None), limits_for) == []

@@ -1,24 +1,24 @@
 """The reference book: every plan, formulary, network, price and member the engine reads.
 
-Built once by a loader (:func:`pbm_engine.loader.load_book`), validated for cross references,
-then shared read-only by any number of engines and threads.
+Built once by a loader (:func:`pbm_engine.sources.loader.load_book`), validated for cross
+references, then shared read-only by any number of engines and threads.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
 
-from pbm_engine.benefit.federal import plan_warnings
+from pbm_engine.benefit.federal import FederalLimits, plan_warnings
 from pbm_engine.benefit.plan import Plan
 from pbm_engine.eligibility.members import Registry
 from pbm_engine.errors import ConfigError
 from pbm_engine.formulary.model import Formulary
+from pbm_engine.medicare.plans import PartDPlan
 from pbm_engine.pricing.contract import Network
 from pbm_engine.pricing.prices import PriceIndex
 
-if TYPE_CHECKING:
-    from pbm_engine.medicare.plans import PartDPlan
+__all__ = ["Book"]
 
 
 @dataclass(slots=True)
@@ -49,8 +49,12 @@ class Book:
         self.known_ndcs = frozenset(ndcs)
         return self
 
-    def warnings(self) -> list[str]:
-        """Things that load but probably are not what the plan administrator meant."""
+    def warnings(self, limits_for: Callable[[int], FederalLimits] | None = None) -> list[str]:
+        """Things that load but probably are not what the plan administrator meant.
+
+        With ``limits_for`` (:func:`pbm_engine.sources.federal.limits_for`), plans are also
+        checked against the federal limits of their year.
+        """
         out: list[str] = []
         for formulary in self.formularies.values():
             fid = formulary.formulary_id
@@ -74,7 +78,8 @@ class Book:
                            f"covered generic equivalent (e.g. {lone[0]}): no brand penalty "
                            "can be computed for them")
         for plan in self.plans.values():
-            out.extend(plan_warnings(plan))
+            if limits_for is not None:
+                out.extend(plan_warnings(plan, limits_for))
             tiers = {d.tier for d in self.formularies[plan.formulary_id].drugs.values()}
             missing = sorted(t for t in tiers
                              if not any(k[0] == t for k in plan.schedule.cells))

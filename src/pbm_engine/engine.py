@@ -6,36 +6,107 @@ never reads the clock, never draws a random number and never writes: it returns 
 :class:`ClaimResult` whose ``delta`` says what the accumulators should become.  Stores apply
 that delta (see :mod:`pbm_engine.processor`).
 
-Steps: parse -> eligibility -> product and formulary -> utilization management edits (all
-rejects collected) -> pricing (lesser of) -> generic substitution and brand penalty ->
-cost share (deductible, copay/coinsurance, caps) -> copay assistance -> result.
+Steps, the same for every claim: parse -> eligibility -> product and formulary -> utilization
+management edits (all rejects collected) -> pricing (lesser of) -> generic substitution and brand
+penalty -> the plan's benefit -> result.
+
+The benefit is the one step that differs by kind of plan.  A plan's :class:`Benefit` (the
+commercial waterfall, :class:`~pbm_engine.benefit.commercial.CommercialBenefit`, or Medicare
+Part D, :class:`~pbm_engine.medicare.adjudicate.PartDBenefit`) computes the share of a priced
+claim and supplies the policies where its kind differs: an extra eligibility check, the reject
+for an unlisted drug, the coverage check of the fill, the wording of rejects and which data
+errors become a reject 85.  A new kind of benefit is a new implementation, not a new pipeline.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 import orjson
 
-from pbm_engine.accumulators import EMPTY, AccumulatorView, Fill, HistoryView, MemberState, Totals
-from pbm_engine.benefit.costshare import CostShare, compute, remaining
-from pbm_engine.benefit.plan import AssistancePolicy, CostShareRule, DawPolicy, Plan
+from pbm_engine.accumulators import EMPTY, AccumulatorView, Fill, HistoryView
+from pbm_engine.benefit.commercial import CommercialBenefit
 from pbm_engine.book import Book
 from pbm_engine.claim import Claim, Issue, parse_claim
 from pbm_engine.codes import Reject, Status, Transaction
-from pbm_engine.edits import utilization
-from pbm_engine.eligibility.members import Member, PriorAuth, coverage_reject
+from pbm_engine.edits.utilization import prior_auth, um_edits
+from pbm_engine.eligibility.members import Member, coverage_reject
 from pbm_engine.formulary.model import Drug, Formulary
-from pbm_engine.formulary.substitution import cost_share_tier, generic_arm, penalty_applies
-from pbm_engine.money import Cents, fmt
-from pbm_engine.pricing.claim_price import price_claim
-from pbm_engine.pricing.contract import Arm, Network
-from pbm_engine.result import Alternative, ClaimResult, DurResponse, RejectInfo
+from pbm_engine.medicare.adjudicate import PartDBenefit
+from pbm_engine.policy import EditPolicy
+from pbm_engine.pricing.claim_price import PricedClaim, price_claim
+from pbm_engine.pricing.substitution import brand_penalty
+from pbm_engine.result import (
+    Alternative,
+    ClaimResult,
+    RejectInfo,
+    Share,
+    dedupe_rejects,
+    paid_result,
+    rejected,
+)
 from pbm_engine.trace import Trace
 
-_ZERO_RULE = CostShareRule(copay=0)
+__all__ = ["Benefit", "Engine"]
+
+T = TypeVar("T")
+
+_ALTERNATIVES_FOR = (Reject.STEP_THERAPY, Reject.NOT_ON_FORMULARY)
+
+
+class Benefit(Protocol[T]):
+    """The plan's benefit as the pipeline sees it: its policies and the share of a priced claim.
+
+    ``T`` is what :meth:`cover` finds about the fill (the commercial cost-share tier and rule)
+    and hands to :meth:`share`.  Implementations: the commercial waterfall
+    (:class:`~pbm_engine.benefit.commercial.CommercialBenefit`) and Medicare Part D
+    (:class:`~pbm_engine.medicare.adjudicate.PartDBenefit`).
+    """
+
+    @property
+    def plan_id(self) -> str: ...
+    @property
+    def year(self) -> int | None: ...  # a plan year the date of service must fall in (65)
+    @property
+    def edits(self) -> EditPolicy: ...
+    @property
+    def formulary(self) -> Formulary: ...
+    @property
+    def network_id(self) -> str: ...
+    @property
+    def data_errors(self) -> tuple[type[Exception], ...]: ...  # become a reject 85
+
+    def describe_member(self, member: Member) -> str:
+        """The trace line naming the member and plan."""
+        ...
+
+    def member_rejects(self, member: Member, rejects: list[tuple[str, str]]) -> None:
+        """Eligibility edits of this kind of benefit, after the shared ones."""
+        ...
+
+    def unlisted(self, ndc: str, priced: bool, listed: bool) -> tuple[str, str]:
+        """The reject for an NDC not on the formulary (``priced``: the NDC has a price;
+        ``listed``: some formulary of the book lists it)."""
+        ...
+
+    def describe_drug(self, drug: Drug) -> str:
+        """The trace line naming the drug."""
+        ...
+
+    def cover(self, claim: Claim, drug: Drug, rejects: list[tuple[str, str]]) -> T:
+        """Whether the benefit covers the fill (may add rejects); what :meth:`share` needs."""
+        ...
+
+    def map_rejects(self, drug: Drug, rejects: list[tuple[str, str]]) -> None:
+        """Rewrite the rejects found in this kind's terms (in place)."""
+        ...
+
+    def share(self, priced: PricedClaim, member: Member, terms: T,
+              accumulators: AccumulatorView, t: Trace) -> Share:
+        """Who pays what of the priced claim, and the accumulator delta."""
+        ...
 
 
 class Engine:
@@ -44,6 +115,9 @@ class Engine:
     def __init__(self, book: Book, *, trace: bool = False) -> None:
         self.book = book
         self.trace_default = trace
+        # plan id -> (the plan object it was built from, its benefit); rebuilt if the book's
+        # plan changes.  Filling it is idempotent, so sharing an engine across threads is safe.
+        self._benefits: dict[str, tuple[object, Benefit[Any]]] = {}
 
     # -- entry point -------------------------------------------------------------------------
 
@@ -70,8 +144,8 @@ class Engine:
                 return parsed
             claim = parsed
         if claim.transaction is Transaction.REVERSAL:
-            return self._reject_claim(claim, [(Reject.REVERSAL_NOT_PROCESSED,
-                                       "a reversal needs a claim store: use Processor")])
+            return rejected(claim, [(Reject.REVERSAL_NOT_PROCESSED,
+                                     "a reversal needs a claim store: use Processor")])
         return self._billing(claim, accumulators, history, as_of, t)
 
     def parse(self, request: Mapping[str, Any] | str | bytes) -> Claim | ClaimResult:
@@ -90,11 +164,29 @@ class Engine:
 
     def drug_for(self, plan_id: str, ndc: str) -> Drug | None:
         """The formulary entry a plan uses for an NDC."""
-        plan = self.book.plans.get(plan_id)
-        if plan is not None:
-            return self.book.formularies[plan.formulary_id].get(ndc)
-        part_d = self.book.part_d_plans.get(plan_id)
-        return part_d.formulary.get(ndc) if part_d is not None else None
+        benefit = self.benefit_for(plan_id)
+        return benefit.formulary.get(ndc) if benefit is not None else None
+
+    def benefit_for(self, plan_id: str) -> Benefit[Any] | None:
+        """The benefit of a plan of the book (commercial or Part D); None if not loaded."""
+        book = self.book
+        plan: object = book.plans.get(plan_id)
+        if plan is None:
+            plan = book.part_d_plans.get(plan_id)
+            if plan is None:
+                return None
+        cached = self._benefits.get(plan_id)
+        if cached is not None and cached[0] is plan:
+            return cached[1]
+        benefit: Benefit[Any]
+        commercial = book.plans.get(plan_id)
+        if commercial is not None:
+            benefit = CommercialBenefit(commercial, book.formularies[commercial.formulary_id],
+                                        book.registry)
+        else:
+            benefit = PartDBenefit(book.part_d_plans[plan_id])
+        self._benefits[plan_id] = (plan, benefit)
+        return benefit
 
     def fill_for(self, claim: Claim, result: ClaimResult) -> Fill:
         """The history record a paid claim leaves for later edits."""
@@ -112,38 +204,57 @@ class Engine:
             pharmacy_id=claim.pharmacy_id,
         )
 
-    # -- billing -----------------------------------------------------------------------------
+    # -- the pipeline ------------------------------------------------------------------------
 
     def _billing(self, claim: Claim, accumulators: AccumulatorView, history: HistoryView,
                  as_of: dt.date | None, t: Trace) -> ClaimResult:
         book = self.book
-        rejects: list[tuple[str, str]] = []
-        dos = claim.date_of_service
-
         member = book.registry.get(claim.cardholder_id, claim.person_code)
         if member is None:
             if claim.cardholder_id in book.registry.cardholders:
-                rejects.append((Reject.NON_MATCHED_PERSON_CODE,
-                                f"person code {claim.person_code} is not on cardholder "
-                                f"{claim.cardholder_id}"))
-            else:
-                rejects.append((Reject.NON_MATCHED_CARDHOLDER,
-                                f"cardholder {claim.cardholder_id} is not on file"))
-            return self._reject_claim(claim, rejects)
-        plan = book.plans.get(member.plan_id)
-        if plan is None:  # a Part D member: adjudicated by the Medicare engine
-            return self._part_d(claim, member, accumulators, history, as_of, t)
-        if t:
-            t(f"member {member.member_id} family {member.family_id} plan {plan.plan_id}")
+                return rejected(claim, [(Reject.NON_MATCHED_PERSON_CODE,
+                                         f"person code {claim.person_code} is not on cardholder "
+                                         f"{claim.cardholder_id}")])
+            return rejected(claim, [(Reject.NON_MATCHED_CARDHOLDER,
+                                     f"cardholder {claim.cardholder_id} is not on file")])
+        benefit = self.benefit_for(member.plan_id)
+        if benefit is None:
+            return rejected(claim, [(Reject.PATIENT_NOT_COVERED,
+                                     f"plan {member.plan_id} is not loaded")],
+                            member_id=member.member_id, family_id=member.family_id,
+                            plan_id=member.plan_id)
+        try:
+            return self._steps(benefit, claim, member, accumulators, history, as_of, t)
+        except benefit.data_errors as exc:
+            return rejected(claim, [(Reject.CLAIM_NOT_PROCESSED, f"Part D: {exc}")],
+                            member_id=member.member_id, family_id=member.family_id,
+                            plan_id=benefit.plan_id)
 
+    def _steps(self, benefit: Benefit[Any], claim: Claim, member: Member,
+               accumulators: AccumulatorView, history: HistoryView, as_of: dt.date | None,
+               t: Trace) -> ClaimResult:
+        book = self.book
+        edits = benefit.edits
+        dos = claim.date_of_service
+        rejects: list[tuple[str, str]] = []
+        who = {"member_id": member.member_id, "family_id": member.family_id,
+               "plan_id": benefit.plan_id}
+        if t:
+            t(benefit.describe_member(member))
+
+        # Eligibility.
+        if benefit.year is not None and dos.year != benefit.year:
+            return rejected(claim, [(Reject.PATIENT_NOT_COVERED,
+                                     f"date of service {dos} is outside plan {benefit.plan_id}'s "
+                                     f"plan year {benefit.year}")], **who)
         if as_of is not None:
             if dos > as_of:
                 rejects.append((Reject.CLAIM_POST_DATED,
                                 f"date of service {dos} is after {as_of}"))
-            elif plan.timely_filing_days is not None and (as_of - dos).days > \
-                    plan.timely_filing_days:
+            elif edits.timely_filing_days is not None and (as_of - dos).days > \
+                    edits.timely_filing_days:
                 rejects.append((Reject.CLAIM_TOO_OLD,
-                                f"older than the {plan.timely_filing_days}-day filing limit"))
+                                f"older than the {edits.timely_filing_days}-day filing limit"))
         if claim.date_of_birth and member.date_of_birth and \
                 claim.date_of_birth != member.date_of_birth:
             rejects.append((Reject.MI_DATE_OF_BIRTH, "date of birth does not match the member"))
@@ -152,270 +263,47 @@ class Engine:
         problem = coverage_reject(member, dos)
         if problem:
             rejects.append(problem)
+        benefit.member_rejects(member, rejects)
 
-        formulary = book.formularies[plan.formulary_id]
+        # Product and formulary.
+        formulary = benefit.formulary
         drug = formulary.get(claim.ndc)
         if drug is None:
-            if book.prices.known(claim.ndc):
-                rejects.append((Reject.NOT_ON_FORMULARY, f"NDC {claim.ndc} is not on formulary "
-                                f"{formulary.formulary_id}"))
-            else:
-                rejects.append((Reject.NON_MATCHED_PRODUCT, f"NDC {claim.ndc} is not known"))
-            return self._reject_claim(claim, rejects, member=member, plan=plan)
+            rejects.append(benefit.unlisted(claim.ndc, book.prices.known(claim.ndc),
+                                            claim.ndc in book.known_ndcs))
+            return rejected(claim, rejects, **who)
         if t:
-            kind = "brand" if drug.brand else "generic"
-            t(f"drug {drug.ndc} {drug.name}: tier {drug.tier}, {kind}"
-              f"{', multi-source' if drug.multi_source else ''}")
+            t(benefit.describe_drug(drug))
 
-        pa = self.prior_auth(claim, member, drug, rejects, t)
-        next_fill, dur = self.um_edits(claim, member, plan, formulary, drug, pa, history,
-                                       rejects, t)
-        tier = cost_share_tier(plan, formulary, drug, claim.daw)
-        rule = self._cost_share_rule(claim, plan, tier, drug, rejects)
-        alternatives: tuple[Alternative, ...] = ()
-        if any(code in (Reject.STEP_THERAPY, Reject.NOT_ON_FORMULARY) for code, _ in rejects):
-            alternatives = _alternatives(formulary, drug)
+        # Utilization management, and whether the benefit covers the fill.
+        pa = prior_auth(book.registry, claim, member, drug, rejects, t)
+        next_fill, dur = um_edits(claim, member, edits, formulary, drug, pa, history, rejects, t)
+        terms = benefit.cover(claim, drug, rejects)
         if rejects:
-            return self._reject_claim(claim, rejects, member=member, plan=plan, drug=drug,
-                                      alternatives=alternatives, next_fill=next_fill, dur=dur)
-        assert rule is not None
-        return self._price_and_share(claim, member, plan, formulary, drug, tier, rule,
-                                     accumulators, t)
+            benefit.map_rejects(drug, rejects)
+            alternatives: tuple[Alternative, ...] = ()
+            if any(code in _ALTERNATIVES_FOR for code, _ in rejects):
+                alternatives = _alternatives(formulary, drug)
+            return rejected(claim, rejects, **who, drug_name=drug.name, tier=drug.tier,
+                            alternatives=alternatives, next_fill=next_fill, dur=dur)
 
-    # -- edits -------------------------------------------------------------------------------
+        # Pricing, then generic substitution (the brand penalty).
+        network = book.networks[benefit.network_id]
+        paid, generic, price_rejects = price_claim(book.prices, claim, network, formulary, drug,
+                                                   edits.daw, edits.max_claim_cost, t)
+        if price_rejects or paid is None:
+            return rejected(claim, price_rejects, **who, drug_name=drug.name, tier=drug.tier)
+        penalty = brand_penalty(book.prices, network, formulary, drug, claim, edits.daw, paid,
+                                generic, t)
 
-    def prior_auth(self, claim: Claim, member: Member, drug: Drug,
-                   rejects: list[tuple[str, str]], t: Trace) -> PriorAuth | None:
-        """The PA on file that covers the claim (see :func:`edits.utilization.prior_auth`)."""
-        return utilization.prior_auth(self.book.registry, claim, member, drug, rejects, t)
-
-    def um_edits(self, claim: Claim, member: Member, plan: Plan, formulary: Formulary,
-                 drug: Drug, pa: PriorAuth | None, history: HistoryView,
-                 rejects: list[tuple[str, str]], t: Trace
-                 ) -> tuple[dt.date | None, tuple[DurResponse, ...]]:
-        """Formulary status and utilization-management edits (see
-        :func:`edits.utilization.um_edits`)."""
-        return utilization.um_edits(claim, member, plan, formulary, drug, pa, history, rejects,
-                                    t)
-
-    def _cost_share_rule(self, claim: Claim, plan: Plan, tier: int, drug: Drug,
-                         rejects: list[tuple[str, str]]) -> CostShareRule | None:
-        rule = plan.schedule.rule(tier, claim.channel, claim.days_supply)
-        if rule is None:
-            if drug.preventive and plan.preventive_zero:
-                return _ZERO_RULE
-            explained = {Reject.DAYS_SUPPLY_EXCEEDS_LIMIT, Reject.SPECIALTY_PHARMACY_REQUIRED}
-            if not explained.intersection(code for code, _ in rejects):
-                rejects.append((Reject.NOT_COVERED,
-                                f"no benefit for tier {tier} at {claim.channel.value} for "
-                                f"{claim.days_supply} days"))
-        return rule
-
-    # -- pricing and cost share --------------------------------------------------------------
-
-    def price_claim(self, claim: Claim, network: Network, formulary: Formulary, drug: Drug,
-                    daw: DawPolicy, max_claim_cost: Cents | None, t: Trace | None = None
-                    ) -> tuple[Arm | None, tuple[Arm, Drug] | None, list[tuple[str, str]]]:
-        """Price a claim (see :func:`pricing.claim_price.price_claim`)."""
-        return price_claim(self.book.prices, claim, network, formulary, drug, daw,
-                           max_claim_cost, t)
-
-    def _price_and_share(self, claim: Claim, member: Member, plan: Plan, formulary: Formulary,
-                         drug: Drug, tier: int, rule: CostShareRule,
-                         accumulators: AccumulatorView,
-                         t: Trace) -> ClaimResult:
-        book = self.book
-        dos = claim.date_of_service
-        network = book.networks[plan.network_id]
-        paid, generic, rejects = self.price_claim(claim, network, formulary, drug, plan.daw,
-                                                  plan.max_claim_cost, t)
-        if rejects or paid is None:
-            return self._reject_claim(claim, rejects, member=member, plan=plan, drug=drug)
-        allowed = paid.total
-
-        # Generic substitution: the brand penalty.
-        penalty = 0
-        if penalty_applies(plan, drug, claim.daw):
-            generic = generic or generic_arm(self.book.prices, network, formulary, drug, claim)
-            if generic is not None:
-                penalty = max(0, paid.ingredient - generic[0].ingredient)
-                if t:
-                    t(f"brand penalty: brand ingredient {fmt(paid.ingredient)} - generic "
-                      f"{generic[1].ndc} ingredient {fmt(generic[0].ingredient)} "
-                      f"({generic[0].label}) = {fmt(penalty)}")
-            else:
-                if t:
-                    t("brand penalty: no priced generic equivalent, no penalty")
-
-        # Accumulators as of the claim.
-        year = plan.year_of(dos)
-        state: MemberState = accumulators.state(plan.plan_id, year, member.member_id,
-                                                member.family_id)
-        family = book.registry.family_coverage(member)
-        ded_left = remaining(plan.deductible, state.member.deductible, state.family.deductible,
-                             family)
-        oop_left = remaining(plan.oop_max, state.member.oop, state.family.oop, family)
-        exempt = (tier in plan.deductible_exempt_tiers
-                  or (drug.insulin and plan.insulin_deductible_exempt))
-        zero = drug.preventive and plan.preventive_zero
-        cap = None
-        if drug.insulin and plan.insulin_cap_30 is not None:
-            cap = plan.insulin_cap_30 * max(1, -(-claim.days_supply // 30))
-        if t:
-            t(f"cost share rule {rule.describe()}; deductible left "
-              f"{_opt_fmt(ded_left)}, OOP left {_opt_fmt(oop_left)}"
-              f"{'; preventive $0' if zero else ''}{'; deductible exempt' if exempt else ''}")
-        share = compute(
-            allowed=allowed, penalty=penalty, rule=rule, deductible_left=ded_left,
-            oop_left=oop_left, deductible_applies=not exempt, zero_cost_share=zero, cap=cap,
-            penalty_counts_toward_deductible=plan.daw.penalty_counts_toward_deductible,
-            penalty_counts_toward_oop=plan.daw.penalty_counts_toward_oop,
-        )
-        if share.capped_by and t:
-            t(f"cost share capped by the {share.capped_by}")
-        return self._finish(claim, member, plan, drug, paid, share, state, ded_left, oop_left,
-                            family, year, t)
-
-    def _finish(self, claim: Claim, member: Member, plan: Plan, drug: Drug, paid: Arm,
-                share: CostShare, state: MemberState, ded_left: Cents | None,
-                oop_left: Cents | None, family: bool, year: dt.date, t: Trace) -> ClaimResult:
-        allowed = paid.total
-        deductible, copay, coins, penalty = (share.deductible, share.copay, share.coinsurance,
-                                             share.penalty)
-        ded_credit, oop_credit = share.deductible_credit, share.oop_credit
-
-        # Copay assistance (the coupon in 431-DV).
-        coupon = claim.other_payer_amount
-        assistance = plan.copay_assistance
-        policy = assistance.policy if assistance.applies(drug.tier) else AssistancePolicy.STANDARD
-        if coupon and policy is AssistancePolicy.MAXIMIZER:
-            target = min(allowed, max(coupon, deductible + copay + coins + penalty))
-            copay += target - (deductible + copay + coins + penalty)
-            ded_credit = oop_credit = 0
-            if t:
-                t(f"maximizer: cost share set to {fmt(target)}; nothing accumulates")
-        patient_pay = deductible + copay + coins + penalty
-        coupon_paid = min(coupon, patient_pay)
-        if coupon_paid and policy is AssistancePolicy.ACCUMULATOR:
-            own = patient_pay - coupon_paid
-            ded_credit = min(ded_credit, own)
-            oop_credit = min(oop_credit, own)
-            if t:
-                t(f"accumulator: only the member's own {fmt(own)} counts")
-
-        # Annual benefit maximum: what the plan would pay past it moves to the member (520-FK).
-        plan_pay = allowed - patient_pay
-        exceeding = 0
-        remaining_benefit = None
-        if plan.annual_benefit_max is not None:
-            left = max(0, plan.annual_benefit_max - state.member.plan_paid)
-            if plan_pay > left:
-                exceeding = plan_pay - left
-                plan_pay = left
-                patient_pay += exceeding
-                if t:
-                    t(f"benefit maximum: {fmt(exceeding)} exceeds it")
-            remaining_benefit = left - plan_pay
-        coupon_paid = min(coupon, patient_pay)
-        member_paid = patient_pay - coupon_paid
-        if t:
-            t(f"patient pays {fmt(patient_pay)} (coupon {fmt(coupon_paid)}, member "
-              f"{fmt(member_paid)}); plan pays {fmt(plan_pay)}")
-
-        delta = Totals(deductible=ded_credit, oop=oop_credit, plan_paid=plan_pay)
-        after_member = state.member.plus(delta)
-        after_family = state.family.plus(delta)
-        rem_ded = remaining(plan.deductible, after_member.deductible, after_family.deductible,
-                            family)
-        rem_oop = remaining(plan.oop_max, after_member.oop, after_family.oop, family)
-        return ClaimResult(
-            status=Status.PAID,
-            transaction=claim.transaction,
-            pharmacy_id=claim.pharmacy_id,
-            rx_number=claim.rx_number,
-            fill_number=claim.fill_number,
-            date_of_service=claim.date_of_service,
-            cardholder_id=claim.cardholder_id,
-            person_code=claim.person_code,
-            member_id=member.member_id,
-            family_id=member.family_id,
-            plan_id=plan.plan_id,
-            ndc=drug.ndc,
-            drug_name=drug.name,
-            tier=drug.tier,
-            ingredient_cost_paid=paid.ingredient,
-            dispensing_fee_paid=paid.fee,
-            total_price=allowed,
-            patient_pay=patient_pay,
-            plan_pay=plan_pay,
-            other_payer_paid=coupon_paid,
-            member_paid=member_paid,
-            deductible_applied=deductible,
-            copay_amount=copay,
-            coinsurance_amount=coins,
-            product_selection_amount=penalty,
-            exceeding_benefit_max=exceeding,
-            accumulated_deductible=after_member.deductible if plan.deductible else None,
-            remaining_deductible=rem_ded,
-            remaining_oop=rem_oop,
-            remaining_benefit=remaining_benefit,
-            basis=paid.basis.value,
-            plan_year=year,
-            delta=delta,
-            trace=t.done(),
-        )
-
-    # -- Part D ------------------------------------------------------------------------------
-
-    def _part_d(self, claim: Claim, member: Member, accumulators: AccumulatorView,
-                history: HistoryView, as_of: dt.date | None, t: Trace) -> ClaimResult:
-        """Medicare Part D members are adjudicated by :mod:`pbm_engine.medicare.adjudicate`."""
-        plan = self.book.part_d_plans.get(member.plan_id)
-        if plan is None:
-            return self._reject_claim(claim, [(Reject.PATIENT_NOT_COVERED,
-                                               f"plan {member.plan_id} is not loaded")],
-                                      member=member)
-        from pbm_engine.medicare.adjudicate import adjudicate_part_d
-
-        return adjudicate_part_d(self, plan, claim, member, accumulators, history, as_of, t)
-
-    # -- rejects -----------------------------------------------------------------------------
-
-    def _reject_claim(self, claim: Claim, rejects: list[tuple[str, str]], *,
-                      member: Member | None = None, plan: Plan | None = None,
-                      drug: Drug | None = None, alternatives: tuple[Alternative, ...] = (),
-                      next_fill: dt.date | None = None, dur: tuple[DurResponse, ...] = ()
-                      ) -> ClaimResult:
-        return ClaimResult(
-            status=Status.REJECTED,
-            transaction=claim.transaction,
-            pharmacy_id=claim.pharmacy_id,
-            rx_number=claim.rx_number,
-            fill_number=claim.fill_number,
-            date_of_service=claim.date_of_service,
-            cardholder_id=claim.cardholder_id,
-            person_code=claim.person_code,
-            member_id=member.member_id if member else "",
-            family_id=member.family_id if member else "",
-            plan_id=plan.plan_id if plan else (member.plan_id if member else ""),
-            ndc=claim.ndc,
-            drug_name=drug.name if drug else "",
-            tier=drug.tier if drug else None,
-            rejects=_dedupe(rejects),
-            alternatives=alternatives,
-            next_fill_date=next_fill,
-            dur=dur,
-        )
-
-
-def _dedupe(rejects: list[tuple[str, str]]) -> tuple[RejectInfo, ...]:
-    seen: dict[str, RejectInfo] = {}
-    for code, message in rejects:
-        if code in seen:
-            seen[code] = RejectInfo(code, f"{seen[code].message}; {message}")
-        else:
-            seen[code] = RejectInfo(str(code), message)
-    return tuple(seen.values())
+        # The plan's benefit.
+        share = benefit.share(PricedClaim(claim, drug, paid, penalty), member, terms,
+                              accumulators, t)
+        return paid_result(claim, share, member_id=member.member_id,
+                           family_id=member.family_id, plan_id=benefit.plan_id, ndc=drug.ndc,
+                           drug_name=drug.name, tier=drug.tier,
+                           ingredient_cost_paid=paid.ingredient, dispensing_fee_paid=paid.fee,
+                           basis=paid.basis.value, trace=t.done())
 
 
 def _rejected_from_issues(issues: list[Issue], raw: dict[str, Any]) -> ClaimResult:
@@ -429,7 +317,7 @@ def _rejected_from_issues(issues: list[Issue], raw: dict[str, Any]) -> ClaimResu
         cardholder_id=str(raw.get("cardholder_id") or ""),
         person_code=str(raw.get("person_code") or ""),
         ndc=str(raw.get("ndc") or ""),
-        rejects=_dedupe([(i.code, i.message) for i in issues]),
+        rejects=dedupe_rejects([(i.code, i.message) for i in issues]),
     )
 
 
@@ -439,7 +327,3 @@ def _alternatives(formulary: Formulary, drug: Drug) -> tuple[Alternative, ...]:
         groups |= drug.step_therapy.prerequisites
     found = formulary.alternatives(frozenset(groups))
     return tuple(Alternative(d.ndc, d.name, d.tier) for d in found if d.ndc != drug.ndc)
-
-
-def _opt_fmt(cents: Cents | None) -> str:
-    return "none" if cents is None else fmt(cents)

@@ -3,12 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from pbm_engine.accumulators import ZERO, Totals
+from pbm_engine.claim import Claim
 from pbm_engine.codes import Status, Transaction, reject_description
 from pbm_engine.money import QTY_SCALE, Cents, fmt, fmt_scaled
+
+__all__ = [
+    "Alternative",
+    "ClaimResult",
+    "DurResponse",
+    "RejectInfo",
+    "Share",
+    "dedupe_rejects",
+    "paid_result",
+    "rejected",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -20,6 +33,7 @@ class RejectInfo:
 
     @property
     def description(self) -> str:
+        """The code's standard description."""
         return reject_description(self.code)
 
 
@@ -106,17 +120,20 @@ class ClaimResult:
     delta: Totals = ZERO
     trace: tuple[str, ...] = ()
     part_d: Any = None  # the PDE record for Medicare Part D claims
-    extra: dict[str, Any] | None = None
+    extra: Mapping[str, Any] | None = None
 
     @property
     def paid(self) -> bool:
+        """Whether the claim was paid."""
         return self.status is Status.PAID
 
     @property
     def reject_codes(self) -> tuple[str, ...]:
+        """The reject codes, in order."""
         return tuple(r.code for r in self.rejects)
 
     def with_status(self, status: Status) -> ClaimResult:
+        """A copy with another status."""
         return replace(self, status=status)
 
     def to_dict(self) -> dict[str, Any]:
@@ -184,6 +201,118 @@ class ClaimResult:
         if self.extra:
             out.update(self.extra)
         return out
+
+
+@dataclass(slots=True)
+class Share:
+    """What a plan's benefit answers for a priced claim: the money fields of a paid result.
+
+    Both benefit kinds (the commercial waterfall and Medicare Part D) return one; the engine
+    turns it into a paid :class:`ClaimResult` with :func:`paid_result`.  Field meanings are those
+    of :class:`ClaimResult`.
+    """
+
+    total_price: Cents
+    patient_pay: Cents
+    plan_pay: Cents
+    other_payer_paid: Cents
+    member_paid: Cents
+    deductible_applied: Cents
+    copay_amount: Cents
+    coinsurance_amount: Cents
+    plan_year: dt.date
+    delta: Totals
+    product_selection_amount: Cents = 0
+    exceeding_benefit_max: Cents = 0
+    accumulated_deductible: Cents | None = None
+    remaining_deductible: Cents | None = None
+    remaining_oop: Cents | None = None
+    remaining_benefit: Cents | None = None
+    part_d: Any = None
+    extra: Mapping[str, Any] | None = None
+
+
+def paid_result(claim: Claim, share: Share, *, member_id: str, family_id: str, plan_id: str,
+                ndc: str, drug_name: str, tier: int, ingredient_cost_paid: Cents,
+                dispensing_fee_paid: Cents, basis: str, trace: tuple[str, ...]) -> ClaimResult:
+    """A paid result: the claim's identifying fields, the price paid and the benefit's share."""
+    return ClaimResult(
+        status=Status.PAID,
+        transaction=claim.transaction,
+        pharmacy_id=claim.pharmacy_id,
+        rx_number=claim.rx_number,
+        fill_number=claim.fill_number,
+        date_of_service=claim.date_of_service,
+        cardholder_id=claim.cardholder_id,
+        person_code=claim.person_code,
+        member_id=member_id,
+        family_id=family_id,
+        plan_id=plan_id,
+        ndc=ndc,
+        drug_name=drug_name,
+        tier=tier,
+        ingredient_cost_paid=ingredient_cost_paid,
+        dispensing_fee_paid=dispensing_fee_paid,
+        total_price=share.total_price,
+        patient_pay=share.patient_pay,
+        plan_pay=share.plan_pay,
+        other_payer_paid=share.other_payer_paid,
+        member_paid=share.member_paid,
+        deductible_applied=share.deductible_applied,
+        copay_amount=share.copay_amount,
+        coinsurance_amount=share.coinsurance_amount,
+        product_selection_amount=share.product_selection_amount,
+        exceeding_benefit_max=share.exceeding_benefit_max,
+        accumulated_deductible=share.accumulated_deductible,
+        remaining_deductible=share.remaining_deductible,
+        remaining_oop=share.remaining_oop,
+        remaining_benefit=share.remaining_benefit,
+        basis=basis,
+        plan_year=share.plan_year,
+        delta=share.delta,
+        trace=trace,
+        part_d=share.part_d,
+        extra=share.extra,
+    )
+
+
+def rejected(claim: Claim, rejects: Sequence[tuple[str, str]], *, member_id: str = "",
+             family_id: str = "", plan_id: str = "", drug_name: str = "",
+             tier: int | None = None, alternatives: tuple[Alternative, ...] = (),
+             next_fill: dt.date | None = None, dur: tuple[DurResponse, ...] = ()
+             ) -> ClaimResult:
+    """A rejected result for a parsed claim: every ``(code, message)`` found, one per code."""
+    return ClaimResult(
+        status=Status.REJECTED,
+        transaction=claim.transaction,
+        pharmacy_id=claim.pharmacy_id,
+        rx_number=claim.rx_number,
+        fill_number=claim.fill_number,
+        date_of_service=claim.date_of_service,
+        cardholder_id=claim.cardholder_id,
+        person_code=claim.person_code,
+        member_id=member_id,
+        family_id=family_id,
+        plan_id=plan_id,
+        ndc=claim.ndc,
+        drug_name=drug_name,
+        tier=tier,
+        rejects=dedupe_rejects(rejects),
+        alternatives=alternatives,
+        next_fill_date=next_fill,
+        dur=dur,
+    )
+
+
+def dedupe_rejects(rejects: Sequence[tuple[str, str]]) -> tuple[RejectInfo, ...]:
+    """One :class:`RejectInfo` per code, in first-seen order; repeated messages are joined."""
+    seen: dict[str, RejectInfo] = {}
+    for code, message in rejects:
+        if code in seen:
+            seen[code] = RejectInfo(code, f"{seen[code].message}; {message}")
+        else:
+            seen[code] = RejectInfo(str(code), message)
+    return tuple(seen.values())
 
 
 def _iso(day: dt.date | None) -> str | None:

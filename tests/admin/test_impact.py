@@ -16,7 +16,6 @@ import pytest
 from pbm_engine.admin.compare import compare
 from pbm_engine.admin.formulary_sheet import export_csv, import_csv, read_formulary_model
 from pbm_engine.admin.impact import (
-    batch_pairs,
     build_report,
     differs,
     pairs,
@@ -25,6 +24,7 @@ from pbm_engine.admin.impact import (
 )
 from pbm_engine.admin.report import write_report
 from pbm_engine.cli import main
+from pbm_engine.cli.impact import batch_pairs
 from pbm_engine.sources.loader import load_book, sample_book_path
 from tests.admin.browser import CHROMIUM, colour_counts, console_errors, open_page
 

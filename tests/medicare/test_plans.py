@@ -16,11 +16,11 @@ from pbm_engine.medicare import (
     CostShare,
     CoverageLevel,
     PartDPlan,
-    load_part_d_plans,
     parameters_for,
 )
 from pbm_engine.medicare.design import Channel
 from pbm_engine.sources.loader import load_book
+from pbm_engine.sources.part_d import load_part_d_plans
 
 BOOK_PATH = sample_partd_book_path()
 

@@ -7,38 +7,31 @@ the member id) and, for each formulary change, the claims it touched.  Memory gr
 number of distinct plans, drugs and members, not with the number of claims.
 
 :func:`pairs` produces the answer pairs by running the claims in order through both books, each
-with its own claim store; :func:`run_impact` ties it together.  The report files are written by
-:mod:`pbm_engine.admin.report`.
+with its own claim store, in this process; ``pbm impact`` gets them from two runs of the batch
+runner instead (:func:`pbm_engine.cli.impact.batch_pairs`); :func:`tally_pairs` tallies either.
+The report files are written by :mod:`pbm_engine.admin.report`.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import hashlib
 import heapq
 import secrets
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from itertools import zip_longest
-from pathlib import Path
 from typing import Any
-
-import orjson
 
 from pbm_engine.admin.compare import differences
 from pbm_engine.admin.formulary_sheet import FormularyChange, diff_formularies
 from pbm_engine.book import Book
 from pbm_engine.codes import Transaction
 from pbm_engine.engine import Engine
-from pbm_engine.errors import PbmError
 from pbm_engine.processor import Processor
 from pbm_engine.result import ClaimResult
-from pbm_engine.store.codec import result_from_dict
 from pbm_engine.store.memory import MemoryStore
 
-__all__ = ["Group", "ImpactTally", "batch_pairs", "formulary_changes", "pairs", "run_impact",
-           "tally_pairs"]
+__all__ = ["Group", "ImpactTally", "formulary_changes", "pairs", "run_impact", "tally_pairs"]
 
 
 @dataclass(slots=True)
@@ -200,47 +193,6 @@ def pairs(before: Book, after: Book, requests: Iterable[Any], *,
         yield first.submit(request, as_of=as_of), second.submit(request, as_of=as_of)
 
 
-def batch_pairs(history: Sequence[str | Path], before: str | Path, after: str | Path,
-                work_dir: str | Path, *, engine: str = "single", workers: int | None = None,
-                summaries: list[Any] | None = None, members: Sequence[str | Path] = ()
-                ) -> Iterator[tuple[ClaimResult, ClaimResult]]:
-    """The same pairs as :func:`pairs`, from two runs of the batch runner.
-
-    Each book's run streams the history once, partitioned by family, into ``work_dir``
-    (``before/`` and ``after/``; owner-only, they hold member data); the two result files list
-    the claims in the same canonical order, so they are read side by side, one line at a time:
-    memory stays flat however long the history.  ``engine``/``workers`` choose the runner's
-    engine (``single``, ``pool``, ``dask``); ``members``: member files (JSON lines) added to both
-    books' members, as the runner takes them; the runs' summaries are appended to ``summaries``.
-    Lines that are not JSON go to the runs' error files, not into the pairs.
-    """
-    from pbm_engine.batch import run
-
-    work = Path(work_dir)
-    runs = [run(list(history), book, work / name, engine=engine, workers=workers,
-                members=members)
-            for name, book in (("before", before), ("after", after))]
-    if summaries is not None:
-        summaries.extend(runs)
-    files = [r.files.get("results") or r.out_dir / "results.jsonl" for r in runs]
-    with files[0].open("rb") as first, files[1].open("rb") as second:
-        for line_a, line_b in zip_longest(first, second):
-            if line_a is None or line_b is None:
-                raise PbmError("the two batch runs answered a different number of claims")
-            a, b = orjson.loads(line_a), orjson.loads(line_b)
-            if (a.pop("input"), a.pop("line")) != (b.pop("input"), b.pop("line")):
-                raise PbmError("the two batch runs list the claims in different orders")
-            yield _from_row(a), _from_row(b)
-
-
-def _from_row(row: dict[str, Any]) -> ClaimResult:
-    result = result_from_dict(row)
-    if not result.member_id and result.cardholder_id and result.plan_id:
-        result = dataclasses.replace(
-            result, member_id=f"{result.cardholder_id}-{result.person_code}")
-    return result
-
-
 def formulary_changes(before: Book, after: Book
                       ) -> tuple[dict[str, list[FormularyChange]], dict[str, str]]:
     """The changes of every formulary both books have (by id), and plan -> formulary id (after).
@@ -265,8 +217,8 @@ def formulary_changes(before: Book, after: Book
 def tally_pairs(before: Book, after: Book,
                 answers: Iterable[tuple[ClaimResult, ClaimResult]], *, salt: str | None = None,
                 keep_members: int = 25) -> ImpactTally:
-    """Tally answer pairs (from :func:`pairs` or :func:`batch_pairs`) with the books' formulary
-    changes."""
+    """Tally answer pairs (from :func:`pairs`, or the batch runner's) with the books'
+    formulary changes."""
     changes, plan_formulary = formulary_changes(before, after)
     tally = ImpactTally(changes, plan_formulary, salt=salt, keep_members=keep_members)
     for a, b in answers:

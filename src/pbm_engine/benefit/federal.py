@@ -1,45 +1,19 @@
-"""Federal limits on commercial plan designs (ACA maximum out-of-pocket, HSA-qualified HDHP), as
-dated data with sources (``data/commercial/federal_limits.yaml``), and the checks that use them.
+"""Federal limits on commercial plan designs (ACA maximum out-of-pocket, HSA-qualified HDHP):
+one year's limits as a value, and the plan checks that use them.
+
+The figures are dated data with sources (``data/commercial/federal_limits.yaml``), read by
+:func:`pbm_engine.sources.federal.limits_for`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
-from typing import Literal
-
-import yaml
-from pydantic import BaseModel, ConfigDict, ValidationError
 
 from pbm_engine.benefit.plan import Plan
-from pbm_engine.errors import ConfigError
-from pbm_engine.money import Cents, fmt, to_cents
+from pbm_engine.money import Cents, fmt
 
-
-class _Row(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    year: int
-    source: str
-    confidence: Literal["S", "C", "C-3p", "D", "M"]
-
-
-class _Moop(_Row):
-    self_only: str
-    other_than_self_only: str
-
-
-class _Hdhp(_Row):
-    min_deductible_self: str
-    min_deductible_family: str
-    max_oop_self: str
-    max_oop_family: str
-
-
-class _Table(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-    aca_moop: list[_Moop]
-    hdhp: list[_Hdhp]
+__all__ = ["FederalLimits", "plan_warnings"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,33 +29,11 @@ class FederalLimits:
     hdhp_max_oop_family: Cents | None = None
 
 
-@cache
-def _table() -> _Table:
-    path = resources.files("pbm_engine") / "data" / "commercial" / "federal_limits.yaml"
-    try:
-        return _Table.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
-    except ValidationError as exc:
-        raise ConfigError(f"{path}: {exc}") from None
+def plan_warnings(plan: Plan, limits_for: Callable[[int], FederalLimits]) -> list[str]:
+    """Where a plan's design breaks the federal limits of its year (needs ``plan.year``).
 
-
-def limits_for(year: int) -> FederalLimits:
-    """The federal limits of a plan year (fields are None for years the data does not cover)."""
-    table = _table()
-    moop = next((r for r in table.aca_moop if r.year == year), None)
-    hdhp = next((r for r in table.hdhp if r.year == year), None)
-    return FederalLimits(
-        year=year,
-        moop_self=to_cents(moop.self_only) if moop else None,
-        moop_other=to_cents(moop.other_than_self_only) if moop else None,
-        hdhp_min_deductible_self=to_cents(hdhp.min_deductible_self) if hdhp else None,
-        hdhp_min_deductible_family=to_cents(hdhp.min_deductible_family) if hdhp else None,
-        hdhp_max_oop_self=to_cents(hdhp.max_oop_self) if hdhp else None,
-        hdhp_max_oop_family=to_cents(hdhp.max_oop_family) if hdhp else None,
-    )
-
-
-def plan_warnings(plan: Plan) -> list[str]:
-    """Where a plan's design breaks the federal limits of its year (needs ``plan.year``)."""
+    ``limits_for`` gives a year's limits (:func:`pbm_engine.sources.federal.limits_for`).
+    """
     if plan.year is None:
         return []
     limits = limits_for(plan.year)

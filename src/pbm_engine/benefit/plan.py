@@ -7,9 +7,21 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 from pbm_engine.codes import Channel
-from pbm_engine.edits.history import DurPolicy
 from pbm_engine.money import Cents
+from pbm_engine.policy import Daw0Policy, DawPolicy, DurPolicy
 
+__all__ = [
+    "AssistancePolicy",
+    "Band",
+    "CopayAssistance",
+    "CostShareRule",
+    "Daw0Policy",
+    "DawPolicy",
+    "DurPolicy",
+    "Limit",
+    "Plan",
+    "Schedule",
+]
 
 @dataclass(frozen=True, slots=True)
 class CostShareRule:
@@ -78,27 +90,6 @@ class AssistancePolicy(StrEnum):
     MAXIMIZER = "maximizer"  # cost share set to absorb the coupon; nothing counts
 
 
-class Daw0Policy(StrEnum):
-    """What a DAW 0 claim for a multi-source brand gets."""
-
-    PENALTY = "penalty"  # price the brand, charge the brand-generic difference
-    REJECT = "reject"  # reject UU, the pharmacy should dispense the generic
-    ALLOW = "allow"  # brand cost share, no penalty
-
-
-@dataclass(frozen=True, slots=True)
-class DawPolicy:
-    """Generic substitution and brand penalty policy (408-D8 semantics per plan)."""
-
-    penalty_codes: frozenset[int] = frozenset({2})
-    daw0_multisource_brand: Daw0Policy = Daw0Policy.PENALTY
-    generic_price_codes: frozenset[int] = frozenset({3, 5})
-    generic_cost_share_codes: frozenset[int] = frozenset({5, 9})
-    penalty_base: str = "generic"  # cost share under the penalty: "generic" or "brand" tier
-    penalty_counts_toward_deductible: bool = False
-    penalty_counts_toward_oop: bool = False
-
-
 @dataclass(frozen=True, slots=True)
 class CopayAssistance:
     """Copay-assistance policy, optionally restricted to some tiers."""
@@ -128,7 +119,7 @@ class Plan:
     )
     refill_threshold: int = 800_000  # share of the previous days supply consumed (ppm)
     refill_override_codes: frozenset[int] = frozenset({3, 4, 5, 7, 13, 14})
-    daw: DawPolicy = DawPolicy()
+    daw: DawPolicy = field(default_factory=DawPolicy)
     copay_assistance: CopayAssistance = CopayAssistance()
     generic_tier: int = 1
     preventive_zero: bool = True

@@ -156,12 +156,14 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    from pbm_engine.sources.federal import limits_for
+
     book = load_book(args.book)
     print(f"ok: {len(book.plans)} plans, {len(book.part_d_plans)} Part D plans, "
           f"{len(book.formularies)} formularies, "
           f"{sum(len(f.drugs) for f in book.formularies.values())} drugs, "
           f"{len(book.registry.members)} members")
-    warnings = book.warnings()
+    warnings = book.warnings(limits_for)
     for warning in warnings:
         print(f"warning: {warning}")
     if args.report:

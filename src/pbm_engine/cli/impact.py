@@ -13,15 +13,63 @@ hold member-level data, so they are owner-only (0600).  The runner's own outputs
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import shutil
+from collections.abc import Iterator, Sequence
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
-from pbm_engine.errors import UsageError
+import orjson
+
+from pbm_engine.errors import PbmError, UsageError
+from pbm_engine.result import ClaimResult
+from pbm_engine.store.codec import result_from_dict
+
+
+def batch_pairs(history: Sequence[str | Path], before: str | Path, after: str | Path,
+                work_dir: str | Path, *, engine: str = "single", workers: int | None = None,
+                summaries: list[Any] | None = None, members: Sequence[str | Path] = ()
+                ) -> Iterator[tuple[ClaimResult, ClaimResult]]:
+    """The answer pairs of :func:`pbm_engine.admin.impact.pairs`, from two batch runs.
+
+    Each book's run streams the history once, partitioned by family, into ``work_dir``
+    (``before/`` and ``after/``; owner-only, they hold member data); the two result files list
+    the claims in the same canonical order, so they are read side by side, one line at a time:
+    memory stays flat however long the history.  ``engine``/``workers`` choose the runner's
+    engine (``single``, ``pool``, ``dask``); ``members``: member files (JSON lines) added to both
+    books' members, as the runner takes them; the runs' summaries are appended to ``summaries``.
+    Lines that are not JSON go to the runs' error files, not into the pairs.
+    """
+    from pbm_engine.batch import run
+
+    work = Path(work_dir)
+    runs = [run(list(history), book, work / name, engine=engine, workers=workers,
+                members=members)
+            for name, book in (("before", before), ("after", after))]
+    if summaries is not None:
+        summaries.extend(runs)
+    files = [r.files.get("results") or r.out_dir / "results.jsonl" for r in runs]
+    with files[0].open("rb") as first, files[1].open("rb") as second:
+        for line_a, line_b in zip_longest(first, second):
+            if line_a is None or line_b is None:
+                raise PbmError("the two batch runs answered a different number of claims")
+            a, b = orjson.loads(line_a), orjson.loads(line_b)
+            if (a.pop("input"), a.pop("line")) != (b.pop("input"), b.pop("line")):
+                raise PbmError("the two batch runs list the claims in different orders")
+            yield _from_row(a), _from_row(b)
+
+
+def _from_row(row: dict[str, Any]) -> ClaimResult:
+    result = result_from_dict(row)
+    if not result.member_id and result.cardholder_id and result.plan_id:
+        result = dataclasses.replace(
+            result, member_id=f"{result.cardholder_id}-{result.person_code}")
+    return result
 
 
 def cmd_impact(args: argparse.Namespace) -> int:
-    from pbm_engine.admin.impact import batch_pairs, build_report, tally_pairs
+    from pbm_engine.admin.impact import build_report, tally_pairs
     from pbm_engine.admin.report import write_report
     from pbm_engine.sources.loader import load_book
 

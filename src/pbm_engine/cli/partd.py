@@ -119,7 +119,7 @@ def cmd_year(args: argparse.Namespace) -> int:
 def resolve_plan(book: Book, plan_id: str, base: Path) -> PartDPlan:
     """A Part D plan of the book, or one built on the fly: ``DS-YYYY`` is the Defined Standard
     benefit of any year 2006-2026; ``CMS-CCCCC-PPP-SSS`` is any plan of the bundled SPUF."""
-    from pbm_engine.medicare.plans import load_part_d_plans
+    from pbm_engine.sources.part_d import load_part_d_plans
 
     plan = book.part_d_plans.get(plan_id)
     if plan is not None:

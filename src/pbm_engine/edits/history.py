@@ -12,31 +12,7 @@ from dataclasses import dataclass
 
 from pbm_engine.accumulators import Fill
 from pbm_engine.formulary.model import Drug, QuantityLimit
-
-
-@dataclass(frozen=True, slots=True)
-class Interaction:
-    """A drug-drug interaction the plan screens for: any drug matching ``a`` with any drug
-    matching ``b`` (group ids, TE groups, therapy keys or NDCs)."""
-
-    a: frozenset[str]
-    b: frozenset[str]
-    severity: str = "1"  # 528-FS clinical significance: 1 major, 2 moderate, 3 minor
-    message: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class DurPolicy:
-    """The plan's DUR screens and which submitted result-of-service codes override them."""
-
-    duplication_groups: frozenset[str] = frozenset()
-    interactions: tuple[Interaction, ...] = ()
-    override_results: frozenset[str] = frozenset(
-        {"1A", "1B", "1C", "1D", "1E", "1F", "1G", "1H", "1J", "1K"})
-
-    @property
-    def active(self) -> bool:
-        return bool(self.duplication_groups or self.interactions)
+from pbm_engine.policy import DurPolicy
 
 
 @dataclass(frozen=True, slots=True)

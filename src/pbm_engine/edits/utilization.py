@@ -11,13 +11,13 @@ from __future__ import annotations
 import datetime as dt
 
 from pbm_engine.accumulators import Fill, HistoryView
-from pbm_engine.benefit.plan import Daw0Policy, Plan
 from pbm_engine.claim import Claim
 from pbm_engine.codes import Reject
 from pbm_engine.edits.history import dur_findings, quantity_in_window, quantity_window
 from pbm_engine.eligibility.members import Member, PriorAuth, Registry, age_on
 from pbm_engine.formulary.model import Coverage, Drug, Formulary
 from pbm_engine.money import RATE_SCALE
+from pbm_engine.policy import Daw0Policy, EditPolicy
 from pbm_engine.result import DurResponse
 from pbm_engine.trace import Trace
 
@@ -69,7 +69,7 @@ def prior_auth(
 def um_edits(
     claim: Claim,
     member: Member,
-    plan: Plan,
+    plan: EditPolicy,
     formulary: Formulary,
     drug: Drug,
     pa: PriorAuth | None,
@@ -176,7 +176,7 @@ def um_edits(
 def _dur(
     claim: Claim,
     member: Member,
-    plan: Plan,
+    plan: EditPolicy,
     drug: Drug,
     history: HistoryView,
     rejects: list[tuple[str, str]],
@@ -242,7 +242,7 @@ def _step_therapy(
 def _refill_too_soon(
     claim: Claim,
     member: Member,
-    plan: Plan,
+    plan: EditPolicy,
     drug: Drug,
     history: HistoryView,
     rejects: list[tuple[str, str]],

@@ -1,7 +1,7 @@
 """Medicare Part D: dated parameters, benefit designs, the phase engine, PDE records, M3P,
 Part D plans of a book and claim adjudication."""
 
-from pbm_engine.medicare.adjudicate import LIS_ALIASES, adjudicate_part_d, lis_level_of
+from pbm_engine.medicare.adjudicate import LIS_ALIASES, PartDBenefit, lis_level_of
 from pbm_engine.medicare.design import (
     BenefitDesign,
     CellKey,
@@ -42,7 +42,7 @@ from pbm_engine.medicare.phases import (
     phase_of,
     split_claim,
 )
-from pbm_engine.medicare.plans import INSULIN_TIER_BASE, PartDPlan, load_part_d_plans
+from pbm_engine.medicare.plans import INSULIN_TIER_BASE, PartDPlan
 
 __all__ = [
     "INSULIN_TIER_BASE",
@@ -69,6 +69,7 @@ __all__ = [
     "LisLevel",
     "M3PMonth",
     "M3PSchedule",
+    "PartDBenefit",
     "PartDParameters",
     "PartDPlan",
     "PartDPolicy",
@@ -77,12 +78,10 @@ __all__ = [
     "PhaseResult",
     "PlanYearError",
     "Provenance",
-    "adjudicate_part_d",
     "build_pde",
     "days_supply_band",
     "lis_for",
     "lis_level_of",
-    "load_part_d_plans",
     "m3p_schedule",
     "parameters_for",
     "phase_of",

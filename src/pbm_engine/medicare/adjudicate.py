@@ -1,13 +1,13 @@
-"""Adjudicate a Medicare Part D claim: edits, pricing, the phase split and the PDE record.
+"""The Medicare Part D benefit: the phase split, LIS, the manufacturer discount and the PDE.
 
-:func:`adjudicate_part_d` is called by ``Engine.adjudicate`` for a member whose plan is a
-:class:`~pbm_engine.medicare.plans.PartDPlan` (the member and plan lookups are done).  Steps:
-plan year -> post-dated / timely filing -> date of birth and gender -> coverage dates ->
-formulary (not listed MR, plan exclusion 70, Part D exclusion A5) -> PA, step therapy, quantity,
-age, gender, days supply, refill too soon (the commercial edits, with the plan's edit policies)
--> pricing (negotiated price = ingredient + dispensing fee, lesser of contract, submitted, U&C)
--> :func:`~pbm_engine.medicare.phases.split_claim` against the member's TrOOP and gross
-accumulators -> a paid :class:`ClaimResult` carrying the PDE record.
+:class:`PartDBenefit` is the benefit the engine applies for a member whose plan is a
+:class:`~pbm_engine.medicare.plans.PartDPlan`.  The engine orders the steps (eligibility,
+formulary, utilization management, pricing) as for every claim; the Part D policies plug in:
+the plan year must match the date of service (65), the member's LIS level must be known (85),
+statutory exclusions reject A5, the plan's edit policies are ``PartDPlan.edits``, and a data
+problem met while pricing rejects 85.  The share is
+:func:`~pbm_engine.medicare.phases.split_claim` against the member's TrOOP and gross
+accumulators, and the paid result carries the PDE record.
 
 How the PDE amounts map onto the result (integer cents):
 
@@ -44,12 +44,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator, Mapping
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from pbm_engine.accumulators import AccumulatorView, HistoryView, Totals
+from pbm_engine.accumulators import AccumulatorView, Totals
 from pbm_engine.claim import Claim
-from pbm_engine.codes import Reject, Status
-from pbm_engine.eligibility.members import Member, coverage_reject
+from pbm_engine.codes import Reject
+from pbm_engine.eligibility.members import Member
 from pbm_engine.formulary.model import Coverage, Drug, Formulary
 from pbm_engine.medicare.design import CoverageLevel, DesignLookupError
 from pbm_engine.medicare.parameters import LisLevel
@@ -59,17 +59,15 @@ from pbm_engine.medicare.phases import (
     BenefitPhase,
     ClaimFacts,
     PhaseResult,
-    _lookup,
     split_claim,
 )
 from pbm_engine.medicare.plans import PartDPlan
 from pbm_engine.money import fmt
-from pbm_engine.result import Alternative, ClaimResult
+from pbm_engine.pricing.claim_price import PricedClaim
+from pbm_engine.result import Share
+from pbm_engine.trace import Trace
 
-if TYPE_CHECKING:
-    from pbm_engine.engine import Engine, Trace
-
-__all__ = ["LIS_ALIASES", "adjudicate_part_d", "lis_level_of"]
+__all__ = ["LIS_ALIASES", "PartDBenefit", "lis_level_of"]
 
 LIS_ALIASES: dict[str, LisLevel | None] = {
     "": None, "none": None, "no": None, "0": None,
@@ -97,110 +95,80 @@ def lis_level_of(text: str | None, year: int) -> LisLevel | None:
     return level
 
 
-def adjudicate_part_d(engine: Engine, plan: PartDPlan, claim: Claim, member: Member,
-                      accumulators: AccumulatorView, history: HistoryView,
-                      as_of: dt.date | None, t: Trace) -> ClaimResult:
-    """Adjudicate one Part D billing claim for ``member`` on ``plan``; never raises."""
-    try:
-        return _adjudicate(engine, plan, claim, member, accumulators, history, as_of, t)
-    except (ValueError, LookupError) as exc:
-        return engine._reject_claim(claim, [(Reject.CLAIM_NOT_PROCESSED, f"Part D: {exc}")],
-                                    member=member, plan=plan.edits)
+class PartDBenefit:
+    """A Part D plan's benefit, for the engine's pipeline (see ``engine.Benefit``)."""
 
+    __slots__ = ("edits", "formulary", "network_id", "plan", "plan_id", "year")
 
-def _adjudicate(engine: Engine, plan: PartDPlan, claim: Claim, member: Member,
-                accumulators: AccumulatorView, history: HistoryView, as_of: dt.date | None,
-                t: Trace) -> ClaimResult:
-    book = engine.book
-    edits = plan.edits
-    dos = claim.date_of_service
-    rejects: list[tuple[str, str]] = []
-    if t.lines is not None:
-        t(f"member {member.member_id} Part D plan {plan.plan_id} ({plan.name}, {plan.year})")
+    data_errors: tuple[type[Exception], ...] = (ValueError, LookupError)
 
-    def reject(drug: Drug | None = None, **kw: object) -> ClaimResult:
-        return engine._reject_claim(claim, rejects, member=member, plan=edits, drug=drug,
-                                    **kw)  # type: ignore[arg-type]
+    def __init__(self, plan: PartDPlan) -> None:
+        self.plan = plan
+        self.edits = plan.edits
+        self.plan_id = plan.edits.plan_id
+        self.formulary: Formulary = plan.formulary
+        self.network_id = plan.network_id
+        self.year: int | None = plan.year
 
-    if dos.year != plan.year:
-        rejects.append((Reject.PATIENT_NOT_COVERED,
-                        f"date of service {dos} is outside plan {plan.plan_id}'s plan year "
-                        f"{plan.year}"))
-        return reject()
-    if as_of is not None:
-        if dos > as_of:
-            rejects.append((Reject.CLAIM_POST_DATED, f"date of service {dos} is after {as_of}"))
-        elif edits.timely_filing_days is not None and \
-                (as_of - dos).days > edits.timely_filing_days:
-            rejects.append((Reject.CLAIM_TOO_OLD,
-                            f"older than the {edits.timely_filing_days}-day filing limit"))
-    if claim.date_of_birth and member.date_of_birth and \
-            claim.date_of_birth != member.date_of_birth:
-        rejects.append((Reject.MI_DATE_OF_BIRTH, "date of birth does not match the member"))
-    if claim.gender and member.gender and claim.gender != member.gender:
-        rejects.append((Reject.MI_GENDER, "gender does not match the member"))
-    problem = coverage_reject(member, dos)
-    if problem:
-        rejects.append(problem)
-    try:
-        lis = lis_level_of(member.lis_level, plan.year)
-    except ValueError as exc:
-        rejects.append((Reject.CLAIM_NOT_PROCESSED, str(exc)))
-        lis = None
+    def describe_member(self, member: Member) -> str:
+        """The trace line naming the member and plan."""
+        plan = self.plan
+        return f"member {member.member_id} Part D plan {plan.plan_id} ({plan.name}, {plan.year})"
 
-    formulary = plan.formulary
-    drug = formulary.get(claim.ndc)
-    if drug is None:
-        if book.prices.known(claim.ndc) or claim.ndc in book.known_ndcs:
-            rejects.append((Reject.NOT_ON_FORMULARY, f"NDC {claim.ndc} is not on the Part D "
-                            f"formulary of {plan.plan_id}"))
-        else:
-            rejects.append((Reject.NON_MATCHED_PRODUCT, f"NDC {claim.ndc} is not known"))
-        return reject()
-    if t.lines is not None:
-        t(f"drug {drug.ndc} {drug.name}: tier {drug.tier}, "
-          f"{'brand' if drug.brand else 'generic'}"
-          f"{', insulin' if drug.insulin else ''}{', vaccine' if drug.vaccine else ''}")
+    def member_rejects(self, member: Member, rejects: list[tuple[str, str]]) -> None:
+        """The member's LIS level must be one we know (85)."""
+        try:
+            lis_level_of(member.lis_level, self.plan.year)
+        except ValueError as exc:
+            rejects.append((Reject.CLAIM_NOT_PROCESSED, str(exc)))
 
-    pa = engine.prior_auth(claim, member, drug, rejects, t)
-    next_fill, dur = engine.um_edits(claim, member, edits, formulary, drug, pa, history,
-                                     rejects, t)
-    if rejects:
+    def unlisted(self, ndc: str, priced: bool, listed: bool) -> tuple[str, str]:
+        """The reject for an NDC not on the Part D formulary (MR if known at all, else 54)."""
+        if priced or listed:
+            return (Reject.NOT_ON_FORMULARY,
+                    f"NDC {ndc} is not on the Part D formulary of {self.plan.plan_id}")
+        return Reject.NON_MATCHED_PRODUCT, f"NDC {ndc} is not known"
+
+    def describe_drug(self, drug: Drug) -> str:
+        """The trace line naming the drug."""
+        return (f"drug {drug.ndc} {drug.name}: tier {drug.tier}, "
+                f"{'brand' if drug.brand else 'generic'}"
+                f"{', insulin' if drug.insulin else ''}{', vaccine' if drug.vaccine else ''}")
+
+    def cover(self, claim: Claim, drug: Drug, rejects: list[tuple[str, str]]) -> None:
+        """Part D cost sharing is the design's (checked when the claim is split)."""
+
+    def map_rejects(self, drug: Drug, rejects: list[tuple[str, str]]) -> None:
+        """Part D wording of the shared edits: statutory exclusions reject A5."""
         rejects[:] = [_part_d_reject(code, message, drug) for code, message in rejects]
-        alternatives: tuple[Alternative, ...] = ()
-        if any(code in (Reject.STEP_THERAPY, Reject.NOT_ON_FORMULARY) for code, _ in rejects):
-            alternatives = _alternatives(formulary, drug)
-        return reject(drug, alternatives=alternatives, next_fill=next_fill, dur=dur)
 
-    network = book.networks[plan.network_id]
-    paid, _generic, price_rejects = engine.price_claim(claim, network, formulary, drug,
-                                                       edits.daw, edits.max_claim_cost, t)
-    if price_rejects or paid is None:
-        rejects.extend(price_rejects)
-        return reject(drug)
-
-    year_start = dt.date(plan.year, 1, 1)
-    before = accumulators.state(plan.plan_id, year_start, member.member_id,
-                                member.family_id).member
-    state = BeneficiaryState(troop=before.troop, gross=before.gross_drug_cost, lis=lis)
-    tier = plan.design_tier(drug)
-    channel = plan.design_channel(claim.channel, tier)
-    facts = ClaimFacts(
-        ingredient_cost=paid.ingredient, dispensing_fee=paid.fee, tier=tier, channel=channel,
-        days_supply=claim.days_supply, applicable_drug=drug.brand,
-        generic_or_preferred_multisource=not drug.brand, insulin=drug.insulin,
-        vaccine=drug.vaccine, selected_drug=drug.ndc in plan.selected_ndcs,
-        other_troop_amount=claim.other_payer_amount,
-    )
-    split = split_claim(plan.parameters, plan.design, state, facts, plan.policy)
-    if t.lines is not None:
-        t(f"TrOOP {fmt(state.troop)}, gross {fmt(state.gross)} before; LIS "
-          f"{lis.value if lis else 'none'}; tier {tier} at {channel.value}")
-        for portion in split.portions:
-            t(f"phase {portion.phase.value}: gross {fmt(portion.gross)}, cost share "
-              f"{fmt(portion.cost_share)}, discount {fmt(portion.discount)}")
-    return _paid(plan, claim, member, drug, paid.ingredient, paid.fee, paid.basis.value,
-                 split, lis, t, year_start)
+    def share(self, priced: PricedClaim, member: Member, terms: None,
+              accumulators: AccumulatorView, t: Trace) -> Share:
+        """The phase split of the claim against the member's TrOOP and gross accumulators."""
+        plan = self.plan
+        claim, drug, paid = priced.claim, priced.drug, priced.paid
+        lis = lis_level_of(member.lis_level, plan.year)
+        year_start = dt.date(plan.year, 1, 1)
+        before = accumulators.state(plan.plan_id, year_start, member.member_id,
+                                    member.family_id).member
+        state = BeneficiaryState(troop=before.troop, gross=before.gross_drug_cost, lis=lis)
+        tier = plan.design_tier(drug)
+        channel = plan.design_channel(claim.channel, tier)
+        facts = ClaimFacts(
+            ingredient_cost=paid.ingredient, dispensing_fee=paid.fee, tier=tier,
+            channel=channel, days_supply=claim.days_supply, applicable_drug=drug.brand,
+            generic_or_preferred_multisource=not drug.brand, insulin=drug.insulin,
+            vaccine=drug.vaccine, selected_drug=drug.ndc in plan.selected_ndcs,
+            other_troop_amount=claim.other_payer_amount,
+        )
+        split = split_claim(plan.parameters, plan.design, state, facts, plan.policy)
+        if t:
+            t(f"TrOOP {fmt(state.troop)}, gross {fmt(state.gross)} before; LIS "
+              f"{lis.value if lis else 'none'}; tier {tier} at {channel.value}")
+            for portion in split.portions:
+                t(f"phase {portion.phase.value}: gross {fmt(portion.gross)}, cost share "
+                  f"{fmt(portion.cost_share)}, discount {fmt(portion.discount)}")
+        return _share(plan, claim, drug, split, lis, t, year_start)
 
 
 def _part_d_reject(code: str, message: str, drug: Drug) -> tuple[str, str]:
@@ -213,14 +181,6 @@ def _part_d_reject(code: str, message: str, drug: Drug) -> tuple[str, str]:
     return code, message
 
 
-def _alternatives(formulary: Formulary, drug: Drug) -> tuple[Alternative, ...]:
-    groups = set(drug.groups)
-    if drug.step_therapy:
-        groups |= drug.step_therapy.prerequisites
-    found = formulary.alternatives(frozenset(groups))
-    return tuple(Alternative(d.ndc, d.name, d.tier) for d in found if d.ndc != drug.ndc)
-
-
 def _is_copay(plan: PartDPlan, drug: Drug, tier: int, claim: Claim,
               lis: LisLevel | None) -> bool:
     if lis is not None and lis is not LisLevel.PARTIAL:
@@ -228,16 +188,15 @@ def _is_copay(plan: PartDPlan, drug: Drug, tier: int, claim: Claim,
     if plan.design.standard:
         return False
     try:
-        cell = _lookup(plan.design, tier, CoverageLevel.INITIAL,
-                       plan.design_channel(claim.channel, tier), claim.days_supply)
+        cell = plan.design.lookup(tier, CoverageLevel.INITIAL,
+                                  plan.design_channel(claim.channel, tier), claim.days_supply)
     except DesignLookupError:
         return False
     return cell is not None and cell.copay is not None
 
 
-def _paid(plan: PartDPlan, claim: Claim, member: Member, drug: Drug, ingredient: int,
-          fee: int, basis: str, split: PhaseResult, lis: LisLevel | None, t: Trace,
-          year_start: dt.date) -> ClaimResult:
+def _share(plan: PartDPlan, claim: Claim, drug: Drug, split: PhaseResult,
+           lis: LisLevel | None, t: Trace, year_start: dt.date) -> Share:
     params, design = plan.parameters, plan.design
     pde = build_pde(split)
     tier = plan.design_tier(drug)
@@ -256,27 +215,11 @@ def _paid(plan: PartDPlan, claim: Claim, member: Member, drug: Drug, ingredient:
     plan_deductible = params.deductible if design.deductible is None else design.deductible
     met = split.gross_after if params.has_gap else split.troop_after
     remaining_deductible = max(0, plan_deductible - met)
-    if t.lines is not None:
+    if t:
         t(f"enrollee pays {fmt(enrollee)} (OTA {fmt(split.other_troop_amount)}), LICS "
           f"{fmt(split.lics)}, discount {fmt(split.manufacturer_discount)}, plan pays "
           f"{fmt(plan_pay)}; TrOOP {fmt(split.troop_before)} -> {fmt(split.troop_after)}")
-    return ClaimResult(
-        status=Status.PAID,
-        transaction=claim.transaction,
-        pharmacy_id=claim.pharmacy_id,
-        rx_number=claim.rx_number,
-        fill_number=claim.fill_number,
-        date_of_service=claim.date_of_service,
-        cardholder_id=claim.cardholder_id,
-        person_code=claim.person_code,
-        member_id=member.member_id,
-        family_id=member.family_id,
-        plan_id=plan.plan_id,
-        ndc=drug.ndc,
-        drug_name=drug.name,
-        tier=drug.tier,
-        ingredient_cost_paid=ingredient,
-        dispensing_fee_paid=fee,
+    return Share(
         total_price=split.gross_drug_cost,
         patient_pay=enrollee,
         plan_pay=plan_pay,
@@ -288,13 +231,11 @@ def _paid(plan: PartDPlan, claim: Claim, member: Member, drug: Drug, ingredient:
         accumulated_deductible=min(met, plan_deductible) if plan_deductible else None,
         remaining_deductible=remaining_deductible,
         remaining_oop=max(0, params.oop_threshold - split.troop_after),
-        basis=basis,
         plan_year=year_start,
         delta=Totals(plan_paid=plan_pay, troop=split.troop_delta,
                      gross_drug_cost=split.gross_drug_cost),
-        trace=t.done(),
         part_d=pde,
-        extra=_PartDExtra(plan.year, split, lis, enrollee),  # type: ignore[arg-type]
+        extra=_PartDExtra(plan.year, split, lis, enrollee),
     )
 
 

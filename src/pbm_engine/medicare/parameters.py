@@ -23,8 +23,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import yaml
-
 from pbm_engine.errors import ConfigError, UsageError
 from pbm_engine.money import Cents, to_cents, to_rate
 
@@ -222,6 +220,8 @@ class _Tables:
     __slots__ = ("extra", "first_year", "last_year", "path", "tables")
 
     def __init__(self, path: Path) -> None:
+        import yaml  # loaded on first use: importing the engine does not load the YAML parser
+
         self.path = path
         try:
             raw = yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -2,15 +2,33 @@
 
 from __future__ import annotations
 
-from pbm_engine.benefit.plan import DawPolicy
+from dataclasses import dataclass
+
 from pbm_engine.claim import Claim
 from pbm_engine.codes import Basis, Reject
 from pbm_engine.formulary.model import Drug, Formulary
-from pbm_engine.formulary.substitution import generic_arm
 from pbm_engine.money import Cents, fmt
+from pbm_engine.policy import DawPolicy
 from pbm_engine.pricing.contract import Arm, Network, cheapest, contract_arms, describe, lesser_of
 from pbm_engine.pricing.prices import PriceIndex
+from pbm_engine.pricing.substitution import generic_arm
 from pbm_engine.trace import Trace
+
+__all__ = ["PricedClaim", "price_claim"]
+
+
+@dataclass(slots=True)
+class PricedClaim:
+    """A claim after pricing and substitution: what the plan's benefit shares out.
+
+    ``paid`` is the winning price arm (ingredient + fee = the allowed amount); ``penalty`` the
+    brand penalty (134-UK) on top of it, 0 when none.
+    """
+
+    claim: Claim
+    drug: Drug
+    paid: Arm
+    penalty: Cents = 0
 
 
 def price_claim(

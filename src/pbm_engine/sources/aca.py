@@ -336,10 +336,11 @@ def convert(plan: AcaPlan, *, network: str = "in", formulary: str = "SAMPLE-COMM
 def design_warnings(design: dict[str, Any]) -> list[str]:
     """Load a converted design as the plan loader would; its federal-limit warnings."""
     from pbm_engine.benefit.federal import plan_warnings
+    from pbm_engine.sources.federal import limits_for
     from pbm_engine.sources.loader import PlanModel
 
     try:
         plan = PlanModel.model_validate(design).to_plan()
     except ValueError as exc:  # pydantic's ValidationError is a ValueError
         raise NotConvertible(f"the converted design does not load: {exc}") from None
-    return plan_warnings(plan)
+    return plan_warnings(plan, limits_for)

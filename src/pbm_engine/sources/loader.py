@@ -42,13 +42,14 @@ from pbm_engine.benefit.plan import (
 )
 from pbm_engine.book import Book
 from pbm_engine.codes import Channel
-from pbm_engine.edits.history import DurPolicy, Interaction
 from pbm_engine.eligibility.members import CoveragePeriod, Member, PriorAuth
 from pbm_engine.errors import ConfigError
 from pbm_engine.formulary.model import Coverage, Drug, Formulary, QuantityLimit, StepTherapy
 from pbm_engine.money import to_cents, to_price, to_qty, to_rate
+from pbm_engine.policy import DurPolicy, Interaction
 from pbm_engine.pricing.contract import ContractTerms, Network
 from pbm_engine.pricing.prices import NadacPoint, PricePoint
+from pbm_engine.sources.paths import resolve
 
 Money = str | int
 M = TypeVar("M", bound=BaseModel)
@@ -470,14 +471,6 @@ def _describe(exc: ValidationError, path: str) -> str:
     return "\n".join(parts)
 
 
-def resolve(ref: str, base: Path) -> Path:
-    """A path relative to a book file, or ``pkg:...`` for bundled data."""
-    if ref.startswith("pkg:"):
-        return Path(str(resources.files("pbm_engine") / "data" / ref[4:]))
-    path = Path(ref)
-    return path if path.is_absolute() else base / path
-
-
 def read_yaml(path: Path) -> Any:
     try:
         with path.open(encoding="utf-8") as handle:
@@ -600,7 +593,7 @@ def load_book(path: str | Path, extra_plans: Iterable[Plan] = ()) -> Book:
     for ref in spec.nadac:
         load_nadac_file(resolve(ref, base), book)
     if spec.part_d_plans:
-        from pbm_engine.medicare.plans import load_part_d_plans
+        from pbm_engine.sources.part_d import load_part_d_plans
 
         try:
             book.part_d_plans.update(load_part_d_plans(spec.part_d_plans, base, book))
