@@ -54,6 +54,9 @@ def _codes(value: Any) -> tuple[str, ...]:
 
 
 def _cents(value: Any) -> Cents:
+    if type(value) is str and len(value) > 3 and value[-3] == "." and value[:-3].isdigit() \
+            and value[-2:].isdigit():
+        return int(value[:-3]) * 100 + int(value[-2:])  # fast path: "12.34"
     return 0 if value is None or value == "" else to_cents(value)
 
 
@@ -147,6 +150,8 @@ class Tally:
     by_tier: dict[str, dict[str, int]] = field(default_factory=dict)
     by_drug: dict[str, dict[str, int]] = field(default_factory=dict)
     drug_names: dict[str, str] = field(default_factory=dict)
+    cells: dict[tuple[str, str, str], list[int]] = field(default_factory=dict)
+    """Per (plan, tier, NDC) sums not yet folded into the three tables (see :meth:`fold`)."""
 
     def add_claim(self, status: str, plan: str, tier: str, ndc: str, drug_name: str,
                   before: Original | None, after: Original, change: Change | None) -> None:
@@ -164,22 +169,23 @@ class Tally:
         c["patient_pay_after"] += after.patient_pay
         c["total_price_before"] += before.total_price
         c["total_price_after"] += after.total_price
-        if ndc and drug_name:
-            self.drug_names.setdefault(ndc, drug_name)
-        for table, key in ((self.by_plan, plan or "(none)"), (self.by_tier, tier),
-                           (self.by_drug, ndc or "(none)")):
-            b = table.get(key)
-            if b is None:
-                b = table[key] = _bucket()
-            b["claims"] += 1
-            b["plan_pay_before"] += before.plan_pay
-            b["plan_pay_after"] += after.plan_pay
-            b["patient_pay_before"] += before.patient_pay
-            b["patient_pay_after"] += after.patient_pay
-            if change is not None:
-                b["changed"] += 1
-                if change.kind in ("newly_rejected", "newly_paid"):
-                    b[change.kind] += 1
+        if ndc and drug_name and ndc not in self.drug_names:
+            self.drug_names[ndc] = drug_name
+        key = (plan or "(none)", tier, ndc or "(none)")
+        cell = self.cells.get(key)
+        if cell is None:
+            cell = self.cells[key] = [0] * 8
+        cell[0] += 1
+        cell[4] += before.plan_pay
+        cell[5] += after.plan_pay
+        cell[6] += before.patient_pay
+        cell[7] += after.patient_pay
+        if change is not None:
+            cell[1] += 1
+            if change.kind == "newly_rejected":
+                cell[2] += 1
+            elif change.kind == "newly_paid":
+                cell[3] += 1
         if change is None:
             c["unchanged"] += 1
             return
@@ -196,8 +202,23 @@ class Tally:
             c["shift_patient"] += change.patient_pay_change
             c["shift_plan"] += change.plan_pay_change
 
+    def fold(self) -> None:
+        """Move the per-claim cells into the by-plan, by-tier and by-drug tables."""
+        names = ("claims", "changed", "newly_rejected", "newly_paid", "plan_pay_before",
+                 "plan_pay_after", "patient_pay_before", "patient_pay_after")
+        for (plan, tier, ndc), cell in self.cells.items():
+            for table, key in ((self.by_plan, plan), (self.by_tier, tier), (self.by_drug, ndc)):
+                b = table.get(key)
+                if b is None:
+                    b = table[key] = _bucket()
+                for name, value in zip(names, cell, strict=True):
+                    b[name] += value
+        self.cells = {}
+
     def merge(self, other: Tally) -> None:
         """Add another tally (of disjoint families) into this one."""
+        self.fold()
+        other.fold()
         for name, value in other.counts.items():
             self.counts[name] = self.counts.get(name, 0) + value
         for mine, theirs in ((self.status_before, other.status_before),
@@ -216,6 +237,7 @@ class Tally:
 
     def to_state(self) -> dict[str, Any]:
         """Everything, as plain JSON-ready data (the partition checkpoint)."""
+        self.fold()
         return {"counts": self.counts, "status_before": self.status_before,
                 "status_after": self.status_after, "change_kinds": self.change_kinds,
                 "newly_rejected_codes": self.newly_rejected_codes, "by_plan": self.by_plan,
@@ -234,6 +256,7 @@ class Tally:
 
     def to_json(self) -> dict[str, Any]:
         """The ``summary.json`` document: sorted keys, money as decimal strings."""
+        self.fold()
         c = self.counts
 
         def table(rows: dict[str, dict[str, int]], names: bool = False) -> dict[str, Any]:

@@ -26,6 +26,7 @@ from typing import Any, BinaryIO, cast
 
 import orjson
 
+from pbm_engine.batch.arrow import parquet_rows, pyarrow
 from pbm_engine.batch.snapshot import COLUMNS as ACC_COLUMNS
 from pbm_engine.errors import UsageError
 
@@ -36,7 +37,6 @@ __all__ = [
     "PartWriter",
     "assemble",
     "input_format",
-    "parquet_rows",
     "read_input",
     "write_table",
 ]
@@ -74,15 +74,6 @@ def input_format(path: Path) -> str:
     if suffix in (".parquet", ".pq"):
         return "parquet"
     return "jsonl"
-
-
-def _pyarrow() -> Any:
-    try:
-        import pyarrow
-        import pyarrow.parquet
-    except ImportError:
-        raise UsageError("Parquet needs pyarrow: pip install 'pbm-engine[parquet]'") from None
-    return pyarrow
 
 
 # -- input -------------------------------------------------------------------------------------
@@ -168,20 +159,6 @@ def _read_csv(path: Path) -> Iterator[tuple[int, bytes | None, dict[str, Any] | 
                 yield number, None, None, str(exc)
 
 
-def parquet_rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
-    """(row number from 1, row dict) of a Parquet file, read in batches."""
-    pa = _pyarrow()
-    try:
-        handle = pa.parquet.ParquetFile(path)
-    except (OSError, pa.ArrowException) as exc:
-        raise UsageError(f"{path}: not a readable Parquet file ({exc})") from None
-    number = 0
-    for batch in handle.iter_batches(batch_size=8192):
-        for row in batch.to_pylist():
-            number += 1
-            yield number, row
-
-
 # -- output ------------------------------------------------------------------------------------
 
 def _open_private(path: Path, mode: str = "wb") -> Any:
@@ -231,7 +208,7 @@ class PartWriter:
                 self._flush_parquet()
 
     def _flush_parquet(self) -> None:
-        pa = _pyarrow()
+        pa = pyarrow()
         schema = parquet_schema(self.columns)
         table = pa.Table.from_pylist([{c: _pq_value(c, r.get(c)) for c in self.columns}
                                       for r in self.rows], schema=schema)
@@ -268,7 +245,7 @@ def _pq_value(column: str, value: Any) -> Any:
 
 def parquet_schema(columns: Sequence[str]) -> Any:
     """The Parquet schema of a table: integer columns int64, everything else strings."""
-    pa = _pyarrow()
+    pa = pyarrow()
     return pa.schema([(c, pa.int64() if c in _INT_COLUMNS else pa.string()) for c in columns])
 
 
@@ -286,7 +263,7 @@ def assemble(table: str, fmt: str, parts: Sequence[Path], out: Path) -> int:
     columns = TABLES[table]
     rows = 0
     if fmt == "parquet":
-        pa = _pyarrow()
+        pa = pyarrow()
         schema = parquet_schema(columns)
         writer = pa.parquet.ParquetWriter(tmp, schema)
         pending: list[Any] = []

@@ -267,9 +267,9 @@ class _Writer:
             for r in flat:
                 self.csv.writerow(["" if r.get(c) is None else r.get(c) for c in CLAIM_COLUMNS])
             return
-        from pbm_engine.batch.formats import _pyarrow
+        from pbm_engine.batch.arrow import pyarrow
 
-        pa = _pyarrow()
+        pa = pyarrow()
         schema = parquet_schema(CLAIM_COLUMNS)
         table = pa.Table.from_pylist(
             [{c: (r.get(c) if c == "fill_number" or r.get(c) is None else str(r.get(c)))
@@ -281,9 +281,9 @@ class _Writer:
     def close(self) -> None:
         if self.fmt == "parquet":
             if self.pq is None:
-                from pbm_engine.batch.formats import _pyarrow
+                from pbm_engine.batch.arrow import pyarrow
 
-                pa = _pyarrow()
+                pa = pyarrow()
                 schema = parquet_schema(CLAIM_COLUMNS)
                 self.pq = pa.parquet.ParquetWriter(self.path, schema)
                 self.pq.write_table(schema.empty_table())

@@ -44,6 +44,7 @@ from pbm_engine.batch.snapshot import AccKey, read_snapshot, row_of
 from pbm_engine.batch.worker import (
     PART_TABLES,
     PartitionTask,
+    cached_book,
     part_dir,
     read_marker,
     run_partition,
@@ -137,9 +138,9 @@ def estimate_claims(inputs: Sequence[Path]) -> int:
     total = 0
     for path in inputs:
         if input_format(path) == "parquet":
-            from pbm_engine.batch.formats import _pyarrow
+            from pbm_engine.batch.arrow import pyarrow
 
-            total += _pyarrow().parquet.ParquetFile(path).metadata.num_rows
+            total += pyarrow().parquet.ParquetFile(path).metadata.num_rows
             continue
         size = path.stat().st_size
         with path.open("rb") as handle:
@@ -214,9 +215,7 @@ def run(inputs: Sequence[str | Path], book: str | Path, out_dir: str | Path, *,
         "db": None if db is None else _identity(Path(db)),
     }
     manifest = _check_out_dir(out, resume, identity)
-    from pbm_engine.sources.loader import load_book
-
-    loaded = load_book(book_path)
+    loaded = cached_book(str(book_path.resolve()))
     if manifest is None:
         n = partitions or max(1, math.ceil(estimate_claims(paths) / CLAIMS_PER_PARTITION))
         manifest = {**identity, "partitions": n, "complete": False}

@@ -70,7 +70,7 @@ def totals_of(row: dict[str, Any]) -> tuple[AccKey, str, Totals]:
 def _rows(path: Path) -> Iterator[tuple[int, dict[str, Any]]]:
     suffix = path.suffix.lower()
     if suffix == ".parquet":
-        from pbm_engine.batch.formats import parquet_rows
+        from pbm_engine.batch.arrow import parquet_rows
 
         yield from parquet_rows(path)
         return

@@ -10,6 +10,7 @@ writes the partition's checkpoint marker (atomically).  It returns only the smal
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,9 +29,10 @@ from pbm_engine.eligibility.members import Registry
 from pbm_engine.engine import Engine
 from pbm_engine.money import fmt
 from pbm_engine.processor import Processor
+from pbm_engine.result import ClaimResult
 
-__all__ = ["PartitionTask", "part_dir", "partition_book", "read_marker", "run_partition",
-           "write_atomic"]
+__all__ = ["PartitionTask", "cached_book", "part_dir", "partition_book", "read_marker",
+           "run_partition", "write_atomic"]
 
 PART_TABLES = ("results", "changes", "accumulators")
 _BOOKS: dict[str, Book] = {}
@@ -81,7 +83,8 @@ def read_marker(work_dir: Path, index: int) -> dict[str, Any] | None:
         return None
 
 
-def _book(path: str) -> Book:
+def cached_book(path: str) -> Book:
+    """The book at ``path``, loaded once per process."""
     book = _BOOKS.get(path)
     if book is None:
         import gc
@@ -95,9 +98,7 @@ def _book(path: str) -> Book:
 
 def partition_book(base: Book, registry: Registry) -> Book:
     """The book with its member registry replaced (one partition's families)."""
-    return Book(plans=base.plans, formularies=base.formularies, networks=base.networks,
-                prices=base.prices, registry=registry, part_d_plans=base.part_d_plans,
-                known_ndcs=base.known_ndcs)
+    return dataclasses.replace(base, registry=registry)
 
 
 def _lines(path: Path) -> list[bytes]:
@@ -108,17 +109,10 @@ def _lines(path: Path) -> list[bytes]:
         return []
 
 
-def _money(value: Any) -> str:
-    return value if isinstance(value, str) else "0.00"
-
-
-def _after(d: dict[str, Any], status: str, codes: tuple[str, ...]) -> Original:
+def _after(result: ClaimResult, status: str, codes: tuple[str, ...]) -> Original:
     if status != "P":
         return Original(status, codes)
-    from pbm_engine.money import to_cents
-
-    return Original(status, codes, to_cents(d["total_price"]), to_cents(d["patient_pay"]),
-                    to_cents(d["plan_pay"]))
+    return Original(status, codes, result.total_price, result.patient_pay, result.plan_pay)
 
 
 def _flat_result(d: dict[str, Any], input_index: int, line: int, codes: tuple[str, ...]
@@ -136,7 +130,7 @@ def run_partition(task: PartitionTask, progress: Callable[[int], None] | None = 
     """Run one partition; return its checkpoint (written to disk as well)."""
     work = Path(task.work_dir)
     pdir = part_dir(work, task.index)
-    base = _book(task.book)
+    base = cached_book(task.book)
     registry = registry_from_records(_lines(pdir / "members.spill"))
     book = partition_book(base, registry)
     families: dict[str, str] = {m.member_id: m.family_id for m in registry.members.values()}
@@ -151,13 +145,16 @@ def run_partition(task: PartitionTask, progress: Callable[[int], None] | None = 
 
     # Read and order the partition's claims.
     fkeys: dict[str, int] = {}
+    fam_cache: dict[bytes, tuple[str, int]] = {}
     work_items: list[tuple[Any, dict[str, Any]]] = []
     for line in _lines(pdir / "claims.spill"):
         seq_b, fam_b, payload = line.split(b"\t", 2)
-        family = orjson.loads(fam_b)
-        fk = fkeys.get(family)
-        if fk is None:
-            fk = fkeys[family] = family_key(family)
+        known = fam_cache.get(fam_b)
+        if known is None:
+            family = orjson.loads(fam_b)
+            known = fam_cache[fam_b] = (family, family_key(family))
+            fkeys[family] = known[1]
+        family, fk = known
         record = orjson.loads(payload)
         seq = int(seq_b)
         work_items.append((sort_key(fk, family, record, seq), record))
@@ -183,13 +180,13 @@ def run_partition(task: PartitionTask, progress: Callable[[int], None] | None = 
         result = processor.submit(record)
         d = result.to_dict()
         status = d["status"]
-        codes = result.reject_codes
+        codes = tuple(map(str, result.reject_codes))  # codes may be StrEnum members
         if fmt_ == "jsonl":
             results.raw(b'{"input":%d,"line":%d,' % (input_index, line_no) + dumps(d)[1:]
                         + b"\n")
         else:
             results.add(_flat_result(d, input_index, line_no, codes))
-        after = _after(d, status, codes)
+        after = _after(result, status, codes)
         change = compare(before, after) if before is not None else None
         tier = d.get("tier")
         tally.add_claim(status, d["plan_id"], "(none)" if tier is None else str(tier),
@@ -226,10 +223,11 @@ def run_partition(task: PartitionTask, progress: Callable[[int], None] | None = 
             continue
         plan_id, year, level, owner = key
         family = owner if level == "F" else families.get(owner, owner)
-        fk = fkeys.get(family)
-        if fk is None:
-            fk = fkeys[family] = family_key(family)
-        acc_rows.append(((fk, family, level, owner, plan_id, year), row_of(key, family, totals)))
+        acc_key = fkeys.get(family)
+        if acc_key is None:
+            acc_key = fkeys[family] = family_key(family)
+        acc_rows.append(((acc_key, family, level, owner, plan_id, year),
+                         row_of(key, family, totals)))
     acc_rows.sort(key=lambda item: item[0])
     for _, row in acc_rows:
         writers["accumulators"].add(row)
