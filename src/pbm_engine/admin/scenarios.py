@@ -623,6 +623,8 @@ def lookup(data: Any, path: str) -> tuple[Any, str]:
             return ABSENT, f"{part!r} is not a field name"
         name, indexes = m.group(1), [int(i) for i in re.findall(r"\[(\d+)\]", m.group(2))]
         if not isinstance(node, Mapping) or name not in node:
+            if node is data and name in RESULT_KEYS:
+                return ABSENT, f"this result has no {name!r} (not every status or benefit has it)"
             keys = list(node) if isinstance(node, Mapping) else []
             return ABSENT, f"no {name!r} in the result{_suggest(name, keys)}"
         node = node[name]
