@@ -24,6 +24,13 @@ if os.environ.get("CI"):
     settings.load_profile("ci")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _compiled_books_in_a_temporary_folder(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Books compiled by tests (and the ``pbm`` processes they start) go to a temporary cache
+    folder, not beside the bundled sample books."""
+    os.environ["PBM_CACHE_DIR"] = str(tmp_path_factory.mktemp("pbm-cache"))
+
+
 @pytest.fixture(scope="session")
 def small_book() -> Book:
     return load_book(SMALL_BOOK)

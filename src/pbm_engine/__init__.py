@@ -40,13 +40,8 @@ from pbm_engine.store.memory import MemoryStore
 from pbm_engine.store.sqlite import SqliteStore
 
 if TYPE_CHECKING:
-    from pbm_engine.sources.loader import (
-        load_book,
-        load_formulary,
-        load_plan,
-        load_sample_book,
-        sample_book_path,
-    )
+    from pbm_engine.sources.compiled import load_book, sample_book_path
+    from pbm_engine.sources.loader import load_formulary, load_plan, load_sample_book
 
 __version__ = "0.1.0"
 """The package version (the one place it is written; pyproject.toml reads it)."""
@@ -101,8 +96,12 @@ __all__ = [
     "to_decimal",
 ]
 
-_LAZY = {name: "pbm_engine.sources.loader" for name in (
-    "load_book", "load_formulary", "load_plan", "load_sample_book", "sample_book_path")}
+# load_book reads a compiled book when it is current (no pydantic, no YAML); the validating
+# readers load both.
+_LAZY = {"load_book": "pbm_engine.sources.compiled",
+         "sample_book_path": "pbm_engine.sources.compiled",
+         **{name: "pbm_engine.sources.loader"
+            for name in ("load_formulary", "load_plan", "load_sample_book")}}
 
 
 def __getattr__(name: str) -> Any:

@@ -14,6 +14,17 @@ from typing import Protocol
 
 from pbm_engine.money import Cents
 
+__all__ = [
+    "EMPTY",
+    "ZERO",
+    "AccumulatorView",
+    "Fill",
+    "HistoryView",
+    "MemberState",
+    "StaticHistory",
+    "Totals",
+]
+
 
 @dataclass(frozen=True, slots=True)
 class Totals:
@@ -45,6 +56,7 @@ class Totals:
 
 
 ZERO = Totals()
+"""No amounts: the delta of a claim that accumulates nothing."""
 
 
 @dataclass(frozen=True, slots=True)

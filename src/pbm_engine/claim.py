@@ -16,6 +16,17 @@ from pbm_engine.codes import Channel, Reject, Transaction
 from pbm_engine.money import QTY_SCALE, Cents, fmt, fmt_scaled, scaled
 from pbm_engine.ndc import NdcError, normalize
 
+__all__ = [
+    "FIELDS",
+    "MAX_QUANTITY",
+    "Claim",
+    "ClaimKey",
+    "DurOverride",
+    "Issue",
+    "ParsedRequest",
+    "parse_claim",
+]
+
 # name -> (D.0 field id, reject code when missing or invalid)
 FIELDS: dict[str, tuple[str, str]] = {
     "transaction_code": ("103-A3", Reject.MI_TRANSACTION_CODE),
@@ -46,10 +57,12 @@ FIELDS: dict[str, tuple[str, str]] = {
     "clarification_codes": ("420-DK", Reject.MI_SUBMISSION_CLARIFICATION),
     "dur_overrides": ("473-7E", Reject.DUR_REJECT),
 }
+"""Request field -> (NCPDP field id, the M/I reject code a bad value gets)."""
 _BY_FIELD_ID = {fid: name for name, (fid, _) in FIELDS.items()}
 _BY_FIELD_ID.update({fid.split("-")[1]: name for name, (fid, _) in FIELDS.items()})
 
 MAX_QUANTITY = 9_999_999_999  # 9999999.999 in thousandths, the width of 442-E7
+"""Largest quantity 442-E7 carries: 9,999,999.999 in thousandths."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -425,8 +438,8 @@ _SLOW_ONLY = frozenset({"clarification_codes", "dur_overrides", "other_coverage_
 
 
 def _clean(value: object, max_len: int) -> bool:
-    return (type(value) is str and 0 < len(value) <= max_len  # type: ignore[arg-type]
-            and not value[0].isspace() and not value[-1].isspace())  # type: ignore[index]
+    return (type(value) is str and 0 < len(value) <= max_len
+            and not value[0].isspace() and not value[-1].isspace())
 
 
 def _plain_amount(value: object, scale: int) -> int | None:

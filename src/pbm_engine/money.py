@@ -21,10 +21,33 @@ from __future__ import annotations
 from decimal import Decimal, InvalidOperation
 from typing import TypeAlias
 
+__all__ = [
+    "CENT",
+    "PERCENT",
+    "PRICE_SCALE",
+    "QTY_SCALE",
+    "RATE_SCALE",
+    "Cents",
+    "apply_rate",
+    "div_round",
+    "extend_price",
+    "fmt",
+    "fmt_rate",
+    "fmt_scaled",
+    "fraction_to_rate",
+    "scaled",
+    "to_cents",
+    "to_decimal",
+    "to_price",
+    "to_qty",
+    "to_rate",
+]
+
 Cents: TypeAlias = int
 """Money in integer cents."""
 
 CENT = Decimal("0.01")
+"""One cent as a ``Decimal`` (the quantum of dollar strings)."""
 PRICE_SCALE = 100_000
 """Unit prices are integers of 1/100,000 dollar (1/1,000 cent)."""
 QTY_SCALE = 1_000
@@ -32,6 +55,7 @@ QTY_SCALE = 1_000
 RATE_SCALE = 1_000_000
 """Rates are integers of parts per million: 25% == 250_000."""
 PERCENT = RATE_SCALE // 100
+"""One percent in rate units (parts per million)."""
 
 
 def div_round(numerator: int, denominator: int) -> int:

@@ -33,6 +33,8 @@ from pbm_engine.errors import UsageError
 from pbm_engine.result import ClaimResult, RejectInfo
 from pbm_engine.store.base import LedgerEntry, Store
 
+__all__ = ["CARRY_IN_PHARMACY", "Processor", "carry_in_key", "is_carry_in", "recompute_totals"]
+
 CARRY_IN_PHARMACY = "~accumulator-carry-in"
 """The pharmacy id of carry-in ledger entries: longer than 201-B1 allows, so no claim has it."""
 
@@ -264,6 +266,7 @@ def carry_in_key(reference: str, year_start: dt.date) -> ClaimKey:
 
 
 def is_carry_in(entry: LedgerEntry) -> bool:
+    """Whether a ledger entry is a carried-in accumulator record rather than a claim."""
     return entry.key.pharmacy_id == CARRY_IN_PHARMACY
 
 

@@ -38,6 +38,16 @@ def test_round_trip_is_exact(source: Path, tmp_path: Path) -> None:
         original.formulary_id, original.name, original.source)
 
 
+def test_every_formulary_file_field_has_a_column() -> None:
+    from pbm_engine.admin.formulary_sheet import COLUMNS
+    from pbm_engine.sources.loader import DrugModel
+
+    composite = {"step_therapy": ("step_prerequisites", "step_lookback_days"),
+                 "quantity_limit": ("ql_quantity", "ql_days")}
+    expected = [c for f in DrugModel.model_fields for c in composite.get(f, (f,))]
+    assert sorted(expected) == sorted(COLUMNS)
+
+
 def test_export_from_a_book_needs_an_id_only_when_ambiguous(tmp_path: Path) -> None:
     sheet = tmp_path / "f.csv"
     assert main(["formulary", "export", str(SMALL.parent / "book.yaml"), "--csv",

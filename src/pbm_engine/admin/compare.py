@@ -18,6 +18,8 @@ from pbm_engine.processor import Processor
 from pbm_engine.result import ClaimResult
 from pbm_engine.store.memory import MemoryStore
 
+__all__ = ["ClaimChange", "Impact", "compare", "differences"]
+
 _MONEY = ("total_price", "patient_pay", "plan_pay", "member_paid", "deductible_applied",
           "copay_amount", "coinsurance_amount", "product_selection_amount")
 

@@ -46,7 +46,8 @@ __all__ = [
 ]
 
 COLUMNS = (
-    "ndc", "name", "tier", "status", "rxcui", "brand", "multi_source", "te_group", "groups",
+    "ndc", "name", "tier", "status", "rxcui", "brand", "multi_source", "te_group",
+    "therapeutic_class", "groups",
     "pa_required", "step_prerequisites", "step_lookback_days", "ql_quantity", "ql_days",
     "min_age", "max_age", "gender", "max_days_supply", "preventive", "specialty", "insulin",
     "vaccine", "otc",
@@ -120,6 +121,7 @@ def export_csv(model: FormularyModel) -> str:
         row = {
             "ndc": d.ndc, "name": d.name, "tier": d.tier, "status": d.status.value,
             "rxcui": d.rxcui, "te_group": d.te_group, "groups": d.groups,
+            "therapeutic_class": d.therapeutic_class,
             "step_prerequisites": d.step_therapy.prerequisites if d.step_therapy else None,
             "step_lookback_days": d.step_therapy.lookback_days if d.step_therapy else None,
             "ql_quantity": d.quantity_limit.quantity if d.quantity_limit else None,
@@ -162,7 +164,7 @@ def _drug(row: dict[str, str]) -> dict[str, Any]:
                 out[col] = True
         except _SheetError as exc:
             raise _SheetError(f"{col}: {exc}") from None
-    for col in ("rxcui", "te_group", "gender"):
+    for col in ("rxcui", "te_group", "therapeutic_class", "gender"):
         if row[col].strip():
             out[col] = row[col].strip()
     out["status"] = row["status"].strip() or Coverage.COVERED.value
@@ -333,7 +335,7 @@ class FormularyChange:
 
 
 KINDS = ("added", "removed", "status", "tier", "prior_auth", "step_therapy", "quantity_limit",
-         "age", "gender", "max_days_supply", "groups")
+         "age", "gender", "max_days_supply", "groups", "therapeutic_class")
 """The kinds of change, in report order."""
 
 
@@ -355,6 +357,7 @@ def _describe(drug: Drug) -> dict[str, str]:
         "gender": {1: "M", 2: "F"}.get(drug.gender or 0, "-"),
         "max_days_supply": str(drug.max_days_supply) if drug.max_days_supply else "-",
         "groups": ", ".join(sorted(drug.groups)) or "-",
+        "therapeutic_class": drug.therapeutic_class or "-",
     }
 
 

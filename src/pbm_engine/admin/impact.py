@@ -31,7 +31,8 @@ from pbm_engine.processor import Processor
 from pbm_engine.result import ClaimResult
 from pbm_engine.store.memory import MemoryStore
 
-__all__ = ["Group", "ImpactTally", "formulary_changes", "pairs", "run_impact", "tally_pairs"]
+__all__ = ["Group", "ImpactTally", "TouchedBy", "build_report", "differs", "formulary_changes",
+           "pairs", "run_impact", "tally_pairs"]
 
 
 @dataclass(slots=True)

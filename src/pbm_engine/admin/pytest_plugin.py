@@ -16,6 +16,8 @@ from pbm_engine.admin.scenarios import (
     run_scenario,
 )
 
+__all__ = ["ScenarioFailed", "ScenarioFile", "ScenarioItem", "pytest_collect_file"]
+
 
 class ScenarioFailed(Exception):
     """Raised by a scenario item whose checks failed; carries the outcome."""
@@ -26,6 +28,7 @@ class ScenarioFailed(Exception):
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    """Collect ``*.scenario.yaml`` files as :class:`ScenarioFile` nodes."""
     if is_scenario_file(file_path):
         return ScenarioFile.from_parent(parent, path=file_path)
     return None

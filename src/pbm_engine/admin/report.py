@@ -16,7 +16,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Chart", "Report", "Section", "Table", "bar_chart", "write_report"]
+__all__ = ["Chart", "Report", "Section", "Table", "bar_chart", "findings_report", "to_html",
+           "to_markdown", "write_report"]
 
 
 @dataclass(slots=True)
@@ -41,6 +42,8 @@ class Chart:
 
 @dataclass(slots=True)
 class Section:
+    """A titled part of a report: a paragraph, then charts and tables."""
+
     title: str
     text: str = ""
     tables: list[Table] = field(default_factory=list)
@@ -49,6 +52,8 @@ class Section:
 
 @dataclass(slots=True)
 class Report:
+    """A whole report: title, subtitle, summary lines (label, value) and sections."""
+
     title: str
     subtitle: str = ""
     summary: list[tuple[str, str]] = field(default_factory=list)
@@ -100,6 +105,7 @@ def _md_cell(text: str) -> str:
 
 
 def to_markdown(report: Report) -> str:
+    """The report as Markdown (tables as pipe tables; charts are left to the HTML)."""
     out = [f"# {report.title}\n"]
     if report.subtitle:
         out.append(f"{report.subtitle}\n")
@@ -139,6 +145,7 @@ def _is_number(text: str) -> bool:
 
 
 def to_html(report: Report) -> str:
+    """The report as one standalone HTML page: inline CSS and SVG, no scripts."""
     e = html.escape
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
            f"<title>{e(report.title)}</title><style>{_CSS}</style></head><body>",

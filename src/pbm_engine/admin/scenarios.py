@@ -59,16 +59,24 @@ from pbm_engine.store.base import LedgerEntry
 from pbm_engine.store.memory import MemoryStore
 
 __all__ = [
+    "ABSENT",
     "CLAIM_KEYS",
+    "PART_D_EXTRA_KEYS",
     "RESULT_KEYS",
     "Mismatch",
     "Scenario",
     "ScenarioError",
     "ScenarioOutcome",
+    "Step",
     "StepOutcome",
+    "book_path",
+    "check",
     "collect",
     "is_scenario_file",
+    "load_book_cached",
     "load_scenario",
+    "lookup",
+    "matches",
     "run_paths",
     "run_scenario",
 ]
@@ -208,6 +216,7 @@ class ScenarioOutcome:
 # -- reading -----------------------------------------------------------------------------------
 
 def is_scenario_file(path: Path) -> bool:
+    """True for a ``*.scenario.yaml`` file name."""
     return path.name.endswith(SUFFIX)
 
 
@@ -592,6 +601,7 @@ class _Absent:
 
 
 ABSENT: Any = _Absent()
+"""What :func:`lookup` returns for a path the result does not have."""
 
 
 def check(expect: Mapping[str, Any], result: Mapping[str, Any]) -> list[Mismatch]:

@@ -21,6 +21,7 @@ GROUPS = (
     "store",
     "partd",
     "batch",
+    "serve",
     "scenarios",
     "formulary",
     "plans",

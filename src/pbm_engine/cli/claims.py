@@ -26,15 +26,18 @@ import orjson
 from pbm_engine.cli.textio import print_table, read_requests
 from pbm_engine.money import fmt
 from pbm_engine.result import ClaimResult
-from pbm_engine.sources.loader import load_book, sample_book_path
+from pbm_engine.sources.compiled import load_book, sample_book_path
 
 if TYPE_CHECKING:
     from pbm_engine.processor import Processor
+
+__all__ = ["register", "sample_claims_path", "sample_proposed_book_path"]
 
 DEMO_DB = "pbm-demo.db"
 
 
 def sample_claims_path() -> Path:
+    """The bundled sample claims (JSON lines)."""
     return Path(str(resources.files("pbm_engine") / "data" / "sample" / "claims.jsonl"))
 
 
@@ -104,6 +107,7 @@ def _adjudicate(args: argparse.Namespace, processor: Processor, db: str | None) 
 
 
 def sample_proposed_book_path() -> Path:
+    """The bundled proposed plan change (``pbm compare``'s default after-book)."""
     return Path(str(resources.files("pbm_engine") / "data" / "sample" / "book_proposed.yaml"))
 
 
@@ -132,15 +136,17 @@ def cmd_compare(args: argparse.Namespace) -> int:
                   "changed")
         table = []
         for c in sorted(shown, key=lambda c: c.index):
-            a, b = c.before, c.after
+            old, new = c.before, c.after
             table.append((
-                str(c.index), f"{a.cardholder_id}-{a.person_code}",
-                f"{a.rx_number}/{a.fill_number}", (a.drug_name or b.drug_name or a.ndc)[:24],
-                f"{a.status.value}->{b.status.value}" + (
-                    f" {','.join(b.reject_codes)}" if b.rejects and not b.paid else ""),
-                f"{fmt(a.patient_pay) if a.paid else '-'} -> "
-                f"{fmt(b.patient_pay) if b.paid else '-'}",
-                f"{fmt(a.plan_pay) if a.paid else '-'} -> {fmt(b.plan_pay) if b.paid else '-'}",
+                str(c.index), f"{old.cardholder_id}-{old.person_code}",
+                f"{old.rx_number}/{old.fill_number}",
+                (old.drug_name or new.drug_name or old.ndc)[:24],
+                f"{old.status.value}->{new.status.value}" + (
+                    f" {','.join(new.reject_codes)}" if new.rejects and not new.paid else ""),
+                f"{fmt(old.patient_pay) if old.paid else '-'} -> "
+                f"{fmt(new.patient_pay) if new.paid else '-'}",
+                f"{fmt(old.plan_pay) if old.paid else '-'} -> "
+                f"{fmt(new.plan_pay) if new.paid else '-'}",
                 ",".join(c.changed)))
         print_table(header, table, sys.stdout)
     if args.out:

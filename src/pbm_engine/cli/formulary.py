@@ -15,6 +15,8 @@ from typing import Any
 
 from pbm_engine.cli.textio import print_table
 
+__all__ = ["register"]
+
 
 def cmd_export(args: argparse.Namespace) -> int:
     from pbm_engine.admin.formulary_sheet import export_csv, read_formulary_model

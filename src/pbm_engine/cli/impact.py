@@ -26,6 +26,8 @@ from pbm_engine.errors import PbmError, UsageError
 from pbm_engine.result import ClaimResult
 from pbm_engine.store.codec import result_from_dict
 
+__all__ = ["batch_pairs", "register"]
+
 
 def batch_pairs(history: Sequence[str | Path], before: str | Path, after: str | Path,
                 work_dir: str | Path, *, engine: str = "single", workers: int | None = None,

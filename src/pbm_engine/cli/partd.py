@@ -28,7 +28,7 @@ from pbm_engine.engine import Engine
 from pbm_engine.medicare.plans import PartDPlan
 from pbm_engine.money import fmt, to_cents
 from pbm_engine.result import ClaimResult
-from pbm_engine.sources.loader import load_book
+from pbm_engine.sources.compiled import load_book
 
 __all__ = ["register", "sample_partd_book_path", "sample_partd_claims_path"]
 
@@ -66,7 +66,6 @@ def result_row(n: int, r: ClaimResult) -> tuple[str, ...]:
 def _processor(book_path: str) -> Any:
     from pbm_engine.engine import Engine
     from pbm_engine.processor import Processor
-    from pbm_engine.sources.loader import load_book
     from pbm_engine.store.memory import MemoryStore
 
     return Processor(Engine(load_book(book_path)), MemoryStore())

@@ -20,6 +20,8 @@ import yaml
 from pbm_engine.cli.textio import print_table
 from pbm_engine.errors import UsageError
 
+__all__ = ["register"]
+
 
 def _write(design: dict[str, Any], out: Path) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)

@@ -18,6 +18,8 @@ from typing import Any
 from pbm_engine.cli.textio import print_table
 from pbm_engine.errors import UsageError
 
+__all__ = ["register"]
+
 _COLUMNS = ("#", "member", "rx/fill", "drug", "st", "rejects", "patient", "plan", "check")
 
 

@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING, Any
 
 from pbm_engine.cli.textio import print_table
 from pbm_engine.money import fmt
-from pbm_engine.sources.loader import load_book, sample_book_path
+from pbm_engine.sources.compiled import load_book, sample_book_path
 
 if TYPE_CHECKING:
     from pbm_engine.eligibility.members import Member
     from pbm_engine.portal.views import Portal
     from pbm_engine.store.sqlite import SqliteStore
+
+__all__ = ["register"]
 
 
 def _open_db(args: argparse.Namespace) -> SqliteStore:

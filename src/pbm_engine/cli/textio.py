@@ -8,6 +8,8 @@ from typing import Any, TextIO
 
 import orjson
 
+__all__ = ["print_table", "read_jsonl", "read_requests"]
+
 
 def read_jsonl(path: Path) -> Iterator[tuple[int, Any]]:
     """Yield (line number, parsed object or raw bytes when malformed) for each non-blank line.
@@ -32,7 +34,7 @@ def read_requests(paths: Iterable[Path]) -> Iterator[Any]:
             yield request
 
 
-def print_table(header: Sequence[str], rows: list[tuple[str, ...]], out: TextIO) -> None:
+def print_table(header: Sequence[str], rows: Sequence[Sequence[str]], out: TextIO) -> None:
     """Left-aligned columns under a header and a rule."""
     widths = [max(len(r[i]) for r in [tuple(header), *rows]) for i in range(len(header))]
     line = "  ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)).rstrip()

@@ -21,6 +21,8 @@ from pbm_engine.policy import Daw0Policy, EditPolicy
 from pbm_engine.result import DurResponse
 from pbm_engine.trace import Trace
 
+__all__ = ["LOOKBACK_DAYS", "prior_auth", "same_claim", "um_edits"]
+
 LOOKBACK_DAYS = 400
 """Days of history read for refill too soon and DUR."""
 
@@ -43,6 +45,7 @@ def prior_auth(
     rejects: list[tuple[str, str]],
     t: Trace,
 ) -> PriorAuth | None:
+    """The PA on file that covers the claim; rejects 75 when the drug needs one and none does."""
     if claim.pa_number:
         pa = registry.find_prior_auth(member, drug, claim.date_of_service, claim.pa_number)
         if pa is None and drug.pa_required:

@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pbm_engine.codes import Reject
 from pbm_engine.formulary.model import Drug
 
+__all__ = ["CoveragePeriod", "Member", "PriorAuth", "Registry", "age_on", "coverage_reject"]
+
 
 @dataclass(frozen=True, slots=True)
 class CoveragePeriod:

@@ -765,16 +765,16 @@ def _single_step(
     dn = 0
     if discount_on and has_mdp and claim.applicable_drug and not claim.selected_drug:
         if claim.specified_small_manufacturer or (claim.specified_manufacturer and lis is not None):
-            rate = (
+            discount_rate = (
                 params.mdp_phase_in_catastrophic_discount
                 if phase is _CAT
                 else params.mdp_phase_in_initial_discount
             )
         else:
-            rate = (
+            discount_rate = (
                 params.mdp_catastrophic_discount if phase is _CAT else params.mdp_initial_discount
             )
-        dn = gross * (rate or 0)
+        dn = gross * (discount_rate or 0)
 
     # The claim must end inside the step (TrOOP accrues the discount only before 2025).
     if troop_limit is not None:

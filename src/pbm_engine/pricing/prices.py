@@ -7,6 +7,8 @@ import datetime as dt
 import itertools
 from dataclasses import dataclass, field
 
+__all__ = ["NadacPoint", "PriceIndex", "PricePoint"]
+
 
 @dataclass(frozen=True, slots=True)
 class PricePoint:

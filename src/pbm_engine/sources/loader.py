@@ -22,10 +22,10 @@ import datetime as dt
 import itertools
 import re
 from collections.abc import Iterable
-from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+import orjson
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -49,7 +49,21 @@ from pbm_engine.money import to_cents, to_price, to_qty, to_rate
 from pbm_engine.policy import DurPolicy, Interaction
 from pbm_engine.pricing.contract import ContractTerms, Network
 from pbm_engine.pricing.prices import NadacPoint, PricePoint
-from pbm_engine.sources.paths import resolve
+from pbm_engine.sources.paths import resolve, sample_book_path
+
+__all__ = [
+    "load_book",
+    "load_formulary",
+    "load_members",
+    "load_model",
+    "load_nadac_file",
+    "load_plan",
+    "load_prices",
+    "load_sample_book",
+    "read_yaml",
+    "resolve",
+    "sample_book_path",
+]
 
 Money = str | int
 M = TypeVar("M", bound=BaseModel)
@@ -277,6 +291,7 @@ class DrugModel(_Model):
     brand: bool = False
     multi_source: bool = False
     te_group: str | None = None
+    therapeutic_class: str | None = None
     groups: list[str] = []
     tier: int = Field(ge=0, le=9)
     status: Coverage = Coverage.COVERED
@@ -321,6 +336,7 @@ class DrugModel(_Model):
             otc=self.otc,
             max_days_supply=self.max_days_supply,
             therapy_key=self.te_group or (f"RXCUI:{self.rxcui}" if self.rxcui else self.ndc),
+            therapeutic_class=self.therapeutic_class,
         )
 
 
@@ -471,10 +487,19 @@ def _describe(exc: ValidationError, path: str) -> str:
     return "\n".join(parts)
 
 
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when it is there
+
+
 def read_yaml(path: Path) -> Any:
+    """Parse a YAML file (the C safe loader when available); ``.json`` files with orjson."""
     try:
+        if path.suffix.lower() == ".json":
+            try:
+                return orjson.loads(path.read_bytes())
+            except orjson.JSONDecodeError as exc:
+                raise ConfigError(f"{path}: not valid JSON: {exc}") from None
         with path.open(encoding="utf-8") as handle:
-            return yaml.safe_load(handle)
+            return yaml.load(handle, Loader=_YAML_LOADER)  # a safe loader
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
     except yaml.YAMLError as exc:
@@ -482,6 +507,7 @@ def read_yaml(path: Path) -> Any:
 
 
 def load_model(model: type[M], path: Path) -> M:
+    """Read a YAML file and validate it as ``model``; ConfigError names the file and field."""
     data = read_yaml(path)
     try:
         return model.model_validate(data)
@@ -554,6 +580,7 @@ def load_nadac_file(path: Path, book: Book) -> None:
 
 
 def load_members(path: Path, book: Book) -> None:
+    """Load a members file into the book's registry (members and prior authorizations)."""
     model = load_model(MembersModel, path)
 
     def build() -> None:
@@ -602,11 +629,6 @@ def load_book(path: str | Path, extra_plans: Iterable[Plan] = ()) -> Book:
     for ref in spec.members:
         load_members(resolve(ref, base), book)
     return book.check()
-
-
-def sample_book_path() -> Path:
-    """The bundled sample book (plans, formulary, prices, members)."""
-    return Path(str(resources.files("pbm_engine") / "data" / "sample" / "book.yaml"))
 
 
 def load_sample_book() -> Book:

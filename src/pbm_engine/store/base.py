@@ -18,6 +18,8 @@ from pbm_engine.accumulators import Fill, MemberState, Totals
 from pbm_engine.claim import ClaimKey
 from pbm_engine.result import ClaimResult
 
+__all__ = ["AccumulatorStore", "ClaimLedger", "LedgerEntry", "Store"]
+
 
 @dataclass(frozen=True, slots=True)
 class LedgerEntry:

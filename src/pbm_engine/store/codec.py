@@ -22,6 +22,15 @@ from pbm_engine.errors import StoreError
 from pbm_engine.money import QTY_SCALE, Cents, fmt, fmt_scaled, to_cents, to_qty
 from pbm_engine.result import Alternative, ClaimResult, DurResponse, RejectInfo
 
+__all__ = [
+    "dumps",
+    "loads",
+    "result_from_dict",
+    "result_to_dict",
+    "totals_from_dict",
+    "totals_to_dict",
+]
+
 MONEY_FIELDS = (
     "ingredient_cost_paid", "dispensing_fee_paid", "total_price", "patient_pay", "plan_pay",
     "other_payer_paid", "member_paid", "deductible_applied", "copay_amount",
@@ -69,10 +78,11 @@ def result_from_dict(data: Mapping[str, Any]) -> ClaimResult:
     for name in OPTIONAL_MONEY_FIELDS:
         money[name] = _cents_or_none(get(name))
     delta = get("accumulator_delta")
+    text: dict[str, Any] = {name: get(name) or "" for name in _TEXT_FIELDS}
     return ClaimResult(
         status=Status(data["status"]),
         transaction=Transaction(data["transaction_code"]),
-        **{name: get(name) or "" for name in _TEXT_FIELDS},
+        **text,
         fill_number=int(get("fill_number") or 0),
         date_of_service=_date(get("date_of_service")),
         tier=get("tier"),
@@ -110,10 +120,12 @@ def loads(text: str | bytes) -> ClaimResult:
 
 
 def totals_to_dict(totals: Totals) -> dict[str, str]:
+    """Accumulator totals as dollar strings by field name."""
     return {name: fmt(getattr(totals, name)) for name in TOTALS_FIELDS}
 
 
 def totals_from_dict(data: Mapping[str, Any]) -> Totals:
+    """Accumulator totals from :func:`totals_to_dict` data (missing fields are 0)."""
     return Totals(*(to_cents(data.get(name) or "0") for name in TOTALS_FIELDS))
 
 

@@ -13,6 +13,8 @@ from pbm_engine.accumulators import ZERO, Fill, MemberState, Totals
 from pbm_engine.claim import ClaimKey
 from pbm_engine.store.base import LedgerEntry
 
+__all__ = ["MemoryStore"]
+
 
 class MemoryStore:
     """Accumulators and ledger in dictionaries.  ``transaction`` serializes writers with a lock

@@ -44,8 +44,12 @@ from pbm_engine.store import codec
 from pbm_engine.store.base import LedgerEntry
 from pbm_engine.store.schema import LATEST, MIGRATIONS
 
+__all__ = ["SQLITE_MAGIC", "SqliteStore", "Synchronous", "check_file", "remove_store"]
+
 SQLITE_MAGIC = b"SQLite format 3\x00"
+"""The first 16 bytes of every SQLite database file."""
 Synchronous = Literal["FULL", "NORMAL"]
+"""SQLite ``synchronous`` settings a store may use."""
 
 _UPSERT = """
 INSERT INTO accumulators (plan_id, year_start, kind, owner_id,

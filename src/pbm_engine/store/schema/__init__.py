@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+__all__ = ["LATEST", "MIGRATIONS", "Migration"]
+
 
 @dataclass(frozen=True, slots=True)
 class Migration:
@@ -78,5 +80,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             WHERE status = 'active'""",
     )),
 )
+"""The schema migrations, oldest first."""
 
 LATEST = MIGRATIONS[-1].version
+"""The schema version of the newest migration."""
