@@ -236,3 +236,8 @@ def test_validate_findings_in_the_same_report_style(tmp_path: Path) -> None:
     assert rows[0]["where"] == "formulary SAMPLE-COMMERCIAL-2026"
     assert "<svg" in (out / "report.html").read_text()
     assert stat.S_IMODE((out / "findings.csv").stat().st_mode) == 0o600
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("plans: [missing.yaml]\n")
+    assert main(["validate", str(bad), "--report", str(tmp_path / "bad")]) == 1
+    rows = list(csv.DictReader((tmp_path / "bad" / "findings.csv").open()))
+    assert rows and rows[0]["severity"] == "error" and "file not found" in rows[0]["finding"]

@@ -19,16 +19,14 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from pbm_engine.accumulators import MemberState, Totals
 from pbm_engine.book import Book
 from pbm_engine.cli.textio import print_table, read_requests
 from pbm_engine.engine import Engine
+from pbm_engine.errors import UsageError
 from pbm_engine.medicare.plans import PartDPlan
-from pbm_engine.money import fmt, to_cents
+from pbm_engine.money import fmt
 from pbm_engine.result import ClaimResult
-from pbm_engine.sources.compiled import load_book
 
 __all__ = ["register", "sample_partd_book_path", "sample_partd_claims_path"]
 
@@ -63,38 +61,45 @@ def result_row(n: int, r: ClaimResult) -> tuple[str, ...]:
     )
 
 
-def _processor(book_path: str) -> Any:
+def _processor(book_path: str | Path) -> Any:
+    from pbm_engine.cli.openers import load_book_arg
     from pbm_engine.engine import Engine
     from pbm_engine.processor import Processor
     from pbm_engine.store.memory import MemoryStore
 
-    return Processor(Engine(load_book(book_path)), MemoryStore())
+    return Processor(Engine(load_book_arg(book_path)), MemoryStore())
 
 
 def cmd_adjudicate(args: argparse.Namespace) -> int:
-    processor = _processor(args.book)
-    paths = [Path(p) for p in args.claims] or [sample_partd_claims_path()]
-    out_path = Path(args.out)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
+    from pbm_engine.cli.paths import SafeOutput, input_file
+    from pbm_engine.cli.runner import errors_path, run_claims
+
+    paths = [input_file(p, "CLAIMS") for p in args.claims] or [sample_partd_claims_path()]
+    book_path = input_file(args.book, "--book")
+    results = SafeOutput(args.out, "--out", [*paths, book_path])
+    errors = SafeOutput(errors_path(results.path), "--out", [*paths, book_path])
+    results.protects(errors)
+    processor = _processor(book_path)
     rows: list[tuple[str, ...]] = []
-    counts: dict[str, int] = {}
-    with out_path.open("wb") as out:
-        for n, request in enumerate(read_requests(paths), start=1):
-            result = processor.submit(request, trace=args.trace)
-            counts[result.status.value] = counts.get(result.status.value, 0) + 1
-            rows.append(result_row(n, result))
-            out.write(orjson.dumps(result.to_dict()) + b"\n")
+
+    def each(result: ClaimResult) -> None:
+        rows.append(result_row(len(rows) + 1, result))
+
+    summary = run_claims(processor.submit_many, paths, results, errors, each, trace=args.trace)
     if not args.quiet:
         print_table(_HEADER, rows, sys.stdout)
-    summary = ", ".join(f"{k}={v}" for k, v in sorted(counts.items()))
-    print(f"\n{len(rows)} transactions ({summary}); results written to {out_path}")
-    return 0
+    counts = ", ".join(f"{k}={v}" for k, v in sorted(summary.counts.items()))
+    print(f"\n{summary.total} transactions ({counts}); results written to {results.path}")
+    return summary.report(errors.path)
 
 
 def cmd_year(args: argparse.Namespace) -> int:
-    processor = _processor(args.book)
+    from pbm_engine.cli.paths import input_file
+
+    claims = input_file(args.claims, "--claims")
+    processor = _processor(input_file(args.book, "--book"))
     person = args.person.zfill(3)
-    mine = [c for c in read_requests([Path(args.claims)]) if isinstance(c, dict)
+    mine = [c for c in read_requests([claims]) if isinstance(c, dict)
             and c.get("cardholder_id") == args.member
             and str(c.get("person_code") or "001").zfill(3) == person]
     member = processor.engine.book.registry.get(args.member, person)
@@ -105,7 +110,7 @@ def cmd_year(args: argparse.Namespace) -> int:
         print(f"pbm: member {args.member}-{person} is on plan {member.plan_id}, not "
               f"{args.plan}", file=sys.stderr)
         return 2
-    mine.sort(key=lambda c: str(c.get("date_of_service")))
+    mine.sort(key=lambda c: str(c.get("date_of_service")))  # ISO dates sort as text
     plan = processor.engine.book.part_d_plans.get(args.plan)
     title = getattr(plan, "name", args.plan)
     print(f"{member.first_name} {member.last_name} ({member.member_id}), {title}; LIS "
@@ -134,8 +139,8 @@ def resolve_plan(book: Book, plan_id: str, base: Path) -> PartDPlan:
                 "plan": plan_no, "segment": segment, "network": network,
                 "drug_master": formulary}
     else:
-        raise ValueError(f"unknown Part D plan {plan_id!r}: use a plan of the book, DS-YYYY or "
-                         "CMS-CONTRACT-PLAN-SEGMENT")
+        raise UsageError(f"unknown Part D plan {plan_id!r}: use a plan of the book, DS-YYYY or "
+                         "CMS-CONTRACT-PLAN-SEGMENT (--plan)")
     plans = load_part_d_plans([spec], base, book)
     book.part_d_plans.update(plans)
     return plans[plan_id]
@@ -155,11 +160,14 @@ def cmd_claim(args: argparse.Namespace) -> int:
     """Price one fill for a what-if beneficiary against any Part D plan."""
     import datetime as dt
 
+    from pbm_engine.cli.openers import load_book_arg
+    from pbm_engine.cli.paths import input_file, parse_date, parse_money
     from pbm_engine.eligibility.members import CoveragePeriod, Member
 
-    book = load_book(args.book)
-    plan = resolve_plan(book, args.plan, Path(args.book).parent)
-    day = dt.date.fromisoformat(args.date) if args.date else dt.date(plan.year, 6, 1)
+    book_path = input_file(args.book, "--book")
+    book = load_book_arg(book_path)
+    plan = resolve_plan(book, args.plan, book_path.parent)
+    day = parse_date(args.date, "--date") or dt.date(plan.year, 6, 1)
     book.registry.add(Member("WHATIF", "001", "WHATIF", plan.plan_id, dt.date(1955, 1, 1), 0,
                              (CoveragePeriod(dt.date(plan.year, 1, 1),
                                              dt.date(plan.year, 12, 31)),),
@@ -169,7 +177,7 @@ def cmd_claim(args: argparse.Namespace) -> int:
                "days_supply": args.days, "pharmacy_id": "WHATIF", "channel": args.channel}
     if args.cost is not None:  # a submitted price (the bundled price tables cover 2025-2026)
         request |= {"ingredient_cost": args.cost, "dispensing_fee": args.fee}
-    view = _Given(to_cents(args.troop), to_cents(args.gross))
+    view = _Given(parse_money(args.troop, "--troop"), parse_money(args.gross, "--gross"))
     result = Engine(book, trace=True).adjudicate(request, accumulators=view)
     print(f"{plan.name} ({plan.plan_id}); TrOOP {fmt(view.value.member.troop)}, gross "
           f"{fmt(view.value.member.gross_drug_cost)} before; LIS {args.lis or 'none'}")
@@ -188,15 +196,21 @@ def cmd_m3p(args: argparse.Namespace) -> int:
     if args.year < 2025:
         print("pbm: the Prescription Payment Plan starts in 2025", file=sys.stderr)
         return 2
-    costs = [to_cents(c.strip()) for c in args.costs.split(",") if c.strip()]
+    from pbm_engine.cli.paths import parse_money
+
+    if not 1 <= args.election_month <= 12:
+        print("pbm: the election month is 1-12 (--election-month)", file=sys.stderr)
+        return 2
+    costs = [parse_money(c.strip(), "--costs") for c in args.costs.split(",") if c.strip()]
     if len(costs) > 12:
         print("pbm: give at most 12 monthly costs (January first)", file=sys.stderr)
         return 2
     costs += [0] * (12 - len(costs))
     threshold = parameters_for(args.year).oop_threshold
-    schedule = m3p_schedule(args.election_month, to_cents(args.troop_before), threshold, costs)
+    troop_before = parse_money(args.troop_before, "--troop-before")
+    schedule = m3p_schedule(args.election_month, troop_before, threshold, costs)
     print(f"{args.year} M3P: election month {args.election_month}, TrOOP before "
-          f"{fmt(to_cents(args.troop_before))}, OOP threshold {fmt(threshold)}")
+          f"{fmt(troop_before)}, OOP threshold {fmt(threshold)}")
     rows = [(str(m.month), fmt(m.oop_incurred), fmt(m.cap), fmt(m.bill), fmt(m.balance_after))
             for m in schedule.months]
     rows.append(("total", fmt(schedule.total_oop), "", fmt(schedule.total_billed), ""))

@@ -15,8 +15,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from pbm_engine.cli.textio import print_table
 from pbm_engine.errors import UsageError
 
@@ -24,6 +22,8 @@ __all__ = ["register"]
 
 
 def _write(design: dict[str, Any], out: Path) -> None:
+    import yaml
+
     out.parent.mkdir(parents=True, exist_ok=True)
     text = yaml.safe_dump(design, sort_keys=False, allow_unicode=True, width=100)
     out.write_text(f"# Converted by `pbm plans from-aca` from the CMS Exchange PUF.\n{text}",

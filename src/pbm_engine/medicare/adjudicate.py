@@ -112,6 +112,11 @@ class PartDBenefit:
         # (design tier, design channel, days supply) -> whether the cell is a copay
         self._copay: dict[tuple[int, Channel, int], bool] = {}
 
+    def data_reject(self, exc: Exception) -> tuple[str, str]:
+        """A data problem (a design without a cell for the drug, an LIS level absent in the
+        year) rejects the claim 85 with the reason."""
+        return Reject.CLAIM_NOT_PROCESSED, f"Part D: {exc}"
+
     def describe_member(self, member: Member) -> str:
         """The trace line naming the member and plan."""
         plan = self.plan

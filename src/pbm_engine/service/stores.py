@@ -18,6 +18,8 @@ from urllib.parse import quote
 from pbm_engine.errors import StoreError
 from pbm_engine.store.sqlite import SqliteStore
 
+__all__ = ["ReadOnlySqliteStore", "ReadPool"]
+
 
 class ReadOnlySqliteStore(SqliteStore):
     """A :class:`SqliteStore` opened read-only (``mode=ro``): reads and snapshots only."""
