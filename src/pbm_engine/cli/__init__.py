@@ -25,6 +25,10 @@ GROUPS = (
     "portal",
     "batch",
     "serve",
+    "scenarios",
+    "formulary",
+    "plans",
+    "impact",
 )
 
 

@@ -196,6 +196,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         for line in lines:
             print(f"error: {line}", file=sys.stderr)
         print(f"pbm: {len(lines)} error(s) in {path}", file=sys.stderr)
+        if args.report:
+            _validate_report(args.report, path, [("book", "not loaded")],
+                             [("error", line) for line in lines])
         return 1
     print(f"ok: {len(book.plans)} plans, {len(book.part_d_plans)} Part D plans, "
           f"{len(book.formularies)} formularies, "
@@ -204,10 +207,23 @@ def cmd_validate(args: argparse.Namespace) -> int:
     warnings = book.warnings(limits_for)
     for warning in warnings:
         print(f"warning: {warning}")
+    if args.report:
+        summary = [("plans", str(len(book.plans))), ("Part D plans", str(len(book.part_d_plans))),
+                   ("formularies", str(len(book.formularies))),
+                   ("members", str(len(book.registry.members)))]
+        _validate_report(args.report, path, summary, [("warning", w) for w in warnings])
     if args.strict and warnings:
         print(f"pbm: {len(warnings)} warning(s), and --strict makes them fail", file=sys.stderr)
         return 1
     return 0
+
+
+def _validate_report(out: str, path: Any, summary: list[tuple[str, str]],
+                     findings: list[tuple[str, str]]) -> None:
+    from pbm_engine.admin.report import findings_report, write_report
+
+    write_report(findings_report("Book check", f"pbm validate {path}", summary, findings), out)
+    print(f"report written to {out}")
 
 
 def register(sub: Any) -> None:
@@ -247,6 +263,8 @@ def register(sub: Any) -> None:
 
     val = sub.add_parser("validate", help="load and check a book and every file it lists")
     val.add_argument("book", nargs="?", default=str(sample_book_path()))
+    val.add_argument("--report", metavar="DIR", help="also write the findings as a report "
+                     "(report.md, report.html, findings.csv)")
     val.add_argument("--strict", action="store_true", help="warnings fail too (exit 1)")
     val.set_defaults(func=cmd_validate)
 
