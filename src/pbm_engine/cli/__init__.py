@@ -21,6 +21,7 @@ __all__ = ["build_parser", "main"]
 GROUPS = (
     "claims",
     "store",
+    "members",
     "partd",
     "portal",
     "batch",

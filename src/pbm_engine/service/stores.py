@@ -29,6 +29,7 @@ class ReadOnlySqliteStore(SqliteStore):
         self.synchronous = "FULL"
         self._lock = threading.RLock()
         self._depth = 0
+        self.reset_caches()
         if not self.path.is_file():
             raise StoreError(f"{self.path}: no such store")
         uri = f"file:{quote(str(self.path.resolve()))}?mode=ro"
