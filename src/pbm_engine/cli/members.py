@@ -22,6 +22,10 @@ from pbm_engine.cli.textio import print_table
 from pbm_engine.errors import UsageError
 from pbm_engine.store.eligibility import MAX_REPORTED, EligibilityFileError
 
+__all__ = [
+    "register",
+]
+
 _GENDER = {0: "U", 1: "M", 2: "F"}
 _RELATIONSHIP = {"1": "cardholder", "2": "spouse", "3": "child", "4": "other"}
 

@@ -39,6 +39,21 @@ from pbm_engine.errors import ConfigError
 if TYPE_CHECKING:
     from pbm_engine.store.base import Store
 
+__all__ = [
+    "EligibilityFileError",
+    "ImportReport",
+    "MemberRow",
+    "PaRow",
+    "check_columns",
+    "import_members",
+    "import_prior_auths",
+    "merge_period",
+    "parse_member_row",
+    "parse_pa_row",
+    "read_rows",
+    "terminate",
+]
+
 BATCH = 5_000
 """Rows read, checked against the store and written together (inside the one transaction)."""
 MAX_REPORTED = 50
@@ -454,6 +469,8 @@ def _apply_batch(store: Store, batch: list[MemberRow], seen: set[tuple[str, str]
 
 @dataclass(frozen=True, slots=True)
 class PaRow:
+    """One validated row of a prior-authorization file: its line, action, member key and PA."""
+
     line: int
     action: str
     key: tuple[str, str]

@@ -6,6 +6,10 @@ from __future__ import annotations
 
 from pbm_engine.store.schema import Migration
 
+__all__ = [
+    "MIGRATIONS",
+]
+
 _TOTALS = """
     deductible BIGINT NOT NULL DEFAULT 0,
     oop BIGINT NOT NULL DEFAULT 0,
@@ -96,5 +100,8 @@ MIGRATIONS: tuple[Migration, ...] = (
             ON ledger (family_id, plan_id, year_start, date_of_service)""",
     )),
 )
+
+"""The PostgreSQL schema, one migration per version, applied in order (the same versions as
+SQLite's)."""
 
 LATEST = MIGRATIONS[-1].version
