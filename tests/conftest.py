@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,8 @@ from hypothesis import HealthCheck, settings
 from pbm_engine.book import Book
 from pbm_engine.engine import Engine
 from pbm_engine.sources.loader import load_book
+
+from .pg import PostgresServer, unavailable
 
 SMALL_BOOK = Path(__file__).parent / "fixtures" / "small" / "book.yaml"
 
@@ -58,3 +61,16 @@ def claim(**overrides: Any) -> dict[str, Any]:
     }
     base.update(overrides)
     return base
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[PostgresServer]:
+    """A real PostgreSQL server for the session (see tests/pg.py); ``fresh_url()`` gives each
+    test an empty schema.  Skips where PostgreSQL is missing, but fails under CI=true."""
+    why = unavailable()
+    if why is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI must run the PostgreSQL tests: {why}")
+        pytest.skip(why)
+    with PostgresServer() as server:
+        yield server

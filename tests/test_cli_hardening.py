@@ -355,16 +355,16 @@ def test_the_readme_commands_run(work: Path, capsys: pytest.CaptureFixture[str])
 
 
 def test_the_plan_administrators_scenario_runs(tmp_path: Path) -> None:
-    """docs/plan-administrators.md's example scenario, exactly as printed."""
-    from tests.test_scenarios import run_scenario
+    """docs/plan-administrators.md's example scenarios, exactly as printed."""
+    from pbm_engine.admin.scenarios import run_paths
 
     text = (ROOT / "docs" / "plan-administrators.md").read_text()
-    block = re.search(r"```yaml\n(.*?)```", text, re.S)
-    assert block is not None
-    for f in (ROOT / "tests" / "fixtures" / "small").iterdir():
-        shutil.copy(f, tmp_path / f.name)
-    (tmp_path / "scenario.yaml").write_text(block[1])
-    assert run_scenario(tmp_path / "scenario.yaml") == []
+    blocks = re.findall(r"<!-- scenario -->\n```yaml\n(.*?)```", text, re.S)
+    assert blocks
+    for i, block in enumerate(blocks):
+        (tmp_path / f"doc{i}.scenario.yaml").write_text(block)
+    for outcome in run_paths([tmp_path]):
+        assert outcome.passed, outcome.describe_failures() or outcome.error
 
 
 def test_partd_sample_runs_clean(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -26,13 +26,13 @@ from typing import Any, NamedTuple, Protocol, TypeVar
 
 import orjson
 
-from pbm_engine.accumulators import EMPTY, AccumulatorView, Fill, HistoryView
+from pbm_engine.accumulators import EMPTY, AccumulatorView, Fill, HistoryView, HistoryWindow
 from pbm_engine.benefit.commercial import CommercialBenefit
 from pbm_engine.book import Book
 from pbm_engine.claim import Claim, Issue, parse_claim
 from pbm_engine.codes import Reject, Status, Transaction
-from pbm_engine.edits.utilization import prior_auth, um_edits
-from pbm_engine.eligibility.members import Member, coverage_reject
+from pbm_engine.edits.utilization import lookback_days, prior_auth, um_edits
+from pbm_engine.eligibility.members import Eligibility, Member, coverage_reject
 from pbm_engine.formulary.model import Drug, Formulary
 from pbm_engine.medicare.adjudicate import PartDBenefit
 from pbm_engine.policy import EditPolicy
@@ -77,7 +77,11 @@ class Benefit(Protocol[T]):
     @property
     def network_id(self) -> str: ...
     @property
-    def data_errors(self) -> tuple[type[Exception], ...]: ...  # become a reject 85
+    def data_errors(self) -> tuple[type[Exception], ...]: ...  # see data_reject
+
+    def data_reject(self, exc: Exception) -> tuple[str, str]:
+        """The reject for a data problem (one of ``data_errors``) met while adjudicating."""
+        ...
 
     def describe_member(self, member: Member) -> str:
         """The trace line naming the member and plan."""
@@ -111,14 +115,29 @@ class Benefit(Protocol[T]):
 
 
 class Engine:
-    """Adjudicates claims against a :class:`Book`.  Thread-safe: it holds no mutable state."""
+    """Adjudicates claims against a :class:`Book`.  Thread-safe: it holds no mutable state.
 
-    def __init__(self, book: Book, *, trace: bool = False) -> None:
+    Members come from ``members`` (any :class:`Eligibility`, e.g. a claim store holding an
+    imported eligibility file), by default from the book's registry.
+    """
+
+    def __init__(self, book: Book, *, trace: bool = False,
+                 members: Eligibility | None = None) -> None:
         self.book = book
         self.trace_default = trace
+        self._members = members
         # plan id -> (what its benefit was built from, the benefit); see benefit_for.  Filling
         # it is idempotent, so sharing an engine across threads is safe.
         self._benefits: dict[str, tuple[tuple[object, ...], Benefit[Any]]] = {}
+
+    @property
+    def members(self) -> Eligibility:
+        """Where members are looked up: the ``members`` given, else the book's registry."""
+        return self.book.registry if self._members is None else self._members
+
+    def with_members(self, members: Eligibility) -> Engine:
+        """The same engine reading members from ``members``."""
+        return Engine(self.book, trace=self.trace_default, members=members)
 
     # -- entry point -------------------------------------------------------------------------
 
@@ -176,7 +195,7 @@ class Engine:
         # is replaced.
         basis: tuple[object, ...]
         if commercial is not None:
-            basis = (commercial, book.formularies.get(commercial.formulary_id), book.registry)
+            basis = (commercial, book.formularies.get(commercial.formulary_id), self.members)
         else:
             part_d = book.part_d_plans.get(plan_id)
             if part_d is None:
@@ -189,7 +208,7 @@ class Engine:
         benefit: Benefit[Any]
         if commercial is not None:
             benefit = CommercialBenefit(commercial, book.formularies[commercial.formulary_id],
-                                        book.registry)
+                                        self.members)
         else:
             benefit = PartDBenefit(book.part_d_plans[plan_id])
         self._benefits[plan_id] = (basis, benefit)
@@ -215,15 +234,15 @@ class Engine:
 
     def _billing(self, claim: Claim, accumulators: AccumulatorView, history: HistoryView,
                  as_of: dt.date | None, t: Trace) -> ClaimResult:
-        book = self.book
-        member = book.registry.get(claim.cardholder_id, claim.person_code)
-        if member is None:
-            if claim.cardholder_id in book.registry.cardholders:
+        found = self.members.get(claim.cardholder_id, claim.person_code)
+        if found is None:
+            if self.members.has_cardholder(claim.cardholder_id):
                 return rejected(claim, [(Reject.NON_MATCHED_PERSON_CODE,
                                          f"person code {claim.person_code} is not on cardholder "
                                          f"{claim.cardholder_id}")])
             return rejected(claim, [(Reject.NON_MATCHED_CARDHOLDER,
                                      f"cardholder {claim.cardholder_id} is not on file")])
+        member = found.on(claim.date_of_service)  # the plan of the period of the service date
         benefit = self.benefit_for(member.plan_id)
         if benefit is None:
             return rejected(claim, [(Reject.PATIENT_NOT_COVERED,
@@ -233,7 +252,7 @@ class Engine:
         try:
             return self._steps(benefit, claim, member, accumulators, history, as_of, t)
         except benefit.data_errors as exc:
-            return rejected(claim, [(Reject.CLAIM_NOT_PROCESSED, f"Part D: {exc}")],
+            return rejected(claim, [benefit.data_reject(exc)],
                             member_id=member.member_id, family_id=member.family_id,
                             plan_id=benefit.plan_id)
 
@@ -282,7 +301,10 @@ class Engine:
             t(benefit.describe_drug(drug))
 
         # Utilization management, and whether the benefit covers the fill.
-        pa = prior_auth(book.registry, claim, member, drug, rejects, t)
+        pa = prior_auth(self.members, claim, member, drug, rejects, t)
+        # the member's fills are read once, for the widest window an edit of this claim needs
+        history = HistoryWindow(history, member.member_id,
+                                dos - dt.timedelta(days=lookback_days(claim, drug)), dos)
         next_fill, dur = um_edits(claim, member, edits, formulary, drug, pa, history, rejects, t)
         terms = benefit.cover(claim, drug, rejects)
         if rejects:

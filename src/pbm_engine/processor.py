@@ -62,10 +62,15 @@ class _Without:
 
 
 class Processor:
-    """Runs transactions through an :class:`Engine` against a :class:`Store`."""
+    """Runs transactions through an :class:`Engine` against a :class:`Store`.
+
+    When the store holds members (an imported eligibility file) the engine reads members and
+    prior authorizations from the store; otherwise from its book.  That is decided when the
+    processor is made.
+    """
 
     def __init__(self, engine: Engine, store: Store) -> None:
-        self.engine = engine
+        self.engine = engine.with_members(store) if store.has_members() else engine
         self.store = store
 
     def submit(self, request: Claim | Mapping[str, Any] | str | bytes, *,
@@ -190,8 +195,7 @@ class Processor:
         :class:`UsageError` for an unknown member, a member/family/plan mismatch, a date that
         is not a plan-year start, a negative amount or an empty reference.
         """
-        member = next((m for m in self.engine.book.registry.members.values()
-                       if m.member_id == member_id), None)
+        member = self.engine.members.member_by_id(member_id)
         if member is None:
             raise UsageError(f"carry-in: member {member_id} is not on file")
         if (member.family_id, member.plan_id) != (family_id, plan_id):

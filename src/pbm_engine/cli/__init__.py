@@ -21,9 +21,15 @@ __all__ = ["build_parser", "main"]
 GROUPS = (
     "claims",
     "store",
+    "members",
     "partd",
+    "portal",
     "batch",
     "serve",
+    "scenarios",
+    "formulary",
+    "plans",
+    "impact",
 )
 
 

@@ -65,6 +65,7 @@ def format_row(n: int, r: ClaimResult) -> tuple[str, ...]:
 def cmd_adjudicate(args: argparse.Namespace) -> int:
     from pbm_engine.engine import Engine
     from pbm_engine.processor import Processor
+    from pbm_engine.store import is_postgres
     from pbm_engine.store.base import Store
     from pbm_engine.store.memory import MemoryStore
     from pbm_engine.store.sqlite import remove_store
@@ -90,6 +91,9 @@ def cmd_adjudicate(args: argparse.Namespace) -> int:
         store = MemoryStore()
     else:
         if args.fresh or (demo and args.db is None):
+            if is_postgres(db):
+                raise UsageError("--fresh deletes a SQLite file; it does not apply to "
+                                 "PostgreSQL (--fresh)")
             with store_errors("--db"):
                 remove_store(db)
         store = open_store(db, "--db", synchronous=args.synchronous)
@@ -112,8 +116,10 @@ def _adjudicate(args: argparse.Namespace, processor: Processor, db: str | None,
                          commit_every=args.commit_every)
     if not args.quiet:
         print_table(_COLUMNS, rows, sys.stdout)
+    from pbm_engine.store import redact
+
     counts = ", ".join(f"{k}={v}" for k, v in sorted(summary.counts.items()))
-    where = f"store {db}" if db else "in-memory store"
+    where = f"store {redact(db)}" if db else "in-memory store"
     print(f"\n{summary.total} transactions ({counts}); results written to {results.path}; "
           f"{where}")
     return summary.report(errors.path)
@@ -196,6 +202,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
         for line in lines:
             print(f"error: {line}", file=sys.stderr)
         print(f"pbm: {len(lines)} error(s) in {path}", file=sys.stderr)
+        if args.report:
+            _validate_report(args.report, path, [("book", "not loaded")],
+                             [("error", line) for line in lines])
         return 1
     print(f"ok: {len(book.plans)} plans, {len(book.part_d_plans)} Part D plans, "
           f"{len(book.formularies)} formularies, "
@@ -204,10 +213,23 @@ def cmd_validate(args: argparse.Namespace) -> int:
     warnings = book.warnings(limits_for)
     for warning in warnings:
         print(f"warning: {warning}")
+    if args.report:
+        summary = [("plans", str(len(book.plans))), ("Part D plans", str(len(book.part_d_plans))),
+                   ("formularies", str(len(book.formularies))),
+                   ("members", str(len(book.registry.members)))]
+        _validate_report(args.report, path, summary, [("warning", w) for w in warnings])
     if args.strict and warnings:
         print(f"pbm: {len(warnings)} warning(s), and --strict makes them fail", file=sys.stderr)
         return 1
     return 0
+
+
+def _validate_report(out: str, path: Any, summary: list[tuple[str, str]],
+                     findings: list[tuple[str, str]]) -> None:
+    from pbm_engine.admin.report import findings_report, write_report
+
+    write_report(findings_report("Book check", f"pbm validate {path}", summary, findings), out)
+    print(f"report written to {out}")
 
 
 def register(sub: Any) -> None:
@@ -222,8 +244,9 @@ def register(sub: Any) -> None:
                      "edits (YYYY-MM-DD; default: not checked)")
     adj.add_argument("--trace", action="store_true", help="record an explanation per claim")
     adj.add_argument("--quiet", action="store_true", help="print only the summary")
-    adj.add_argument("--db", help="SQLite store (default: memory; the bundled demo uses a fresh "
-                     f"{DEMO_DB} in the working directory)")
+    adj.add_argument("--db", help="SQLite file or postgresql:// URL (default: memory; the "
+                     f"bundled demo uses a fresh {DEMO_DB} in the working directory); members "
+                     "imported into it (pbm members import) are used instead of the book's")
     adj.add_argument("--fresh", action="store_true", help="delete the --db store first")
     adj.add_argument("--commit-every", type=int, default=1, metavar="N",
                      help="group N claims per store transaction (batch runs; default 1)")
@@ -247,6 +270,8 @@ def register(sub: Any) -> None:
 
     val = sub.add_parser("validate", help="load and check a book and every file it lists")
     val.add_argument("book", nargs="?", default=str(sample_book_path()))
+    val.add_argument("--report", metavar="DIR", help="also write the findings as a report "
+                     "(report.md, report.html, findings.csv)")
     val.add_argument("--strict", action="store_true", help="warnings fail too (exit 1)")
     val.set_defaults(func=cmd_validate)
 

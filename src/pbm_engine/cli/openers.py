@@ -17,7 +17,7 @@ from pbm_engine.errors import ConfigError, StoreError, UsageError
 
 if TYPE_CHECKING:
     from pbm_engine.book import Book
-    from pbm_engine.store.sqlite import SqliteStore
+    from pbm_engine.store.base import Store
 
 __all__ = ["check_store_path", "load_book_arg", "open_store", "store_errors"]
 
@@ -57,10 +57,14 @@ def store_errors(arg: str) -> Iterator[None]:
         raise StoreError(f"{exc} ({arg})") from None
 
 
-def open_store(db: str | os.PathLike[str], arg: str, **options: Any) -> SqliteStore:
-    """A :class:`SqliteStore` on ``db`` (options as the class takes them)."""
-    from pbm_engine.store.sqlite import SqliteStore
+def open_store(db: str | os.PathLike[str], arg: str, **options: Any) -> Store:
+    """The store ``db`` names: a ``postgresql://`` URL, or a SQLite file (``options`` as
+    :class:`~pbm_engine.store.sqlite.SqliteStore` takes them; PostgreSQL has its own)."""
+    from pbm_engine.store import is_postgres
+    from pbm_engine.store import open_store as open_target
 
-    check_store_path(db, arg)
+    target = os.fspath(db)
+    if not is_postgres(target):
+        check_store_path(target, arg)
     with store_errors(arg):
-        return SqliteStore(db, **options)
+        return open_target(target, **options)

@@ -22,13 +22,14 @@ from pbm_engine.sources.paths import sample_book_path
 if TYPE_CHECKING:
     from pbm_engine.eligibility.members import Member
     from pbm_engine.portal.views import Portal
-    from pbm_engine.store.sqlite import SqliteStore
+    from pbm_engine.store.base import Store
 
 __all__ = ["register"]
 
 
-def _open_db(args: argparse.Namespace, *, readonly: bool = False) -> SqliteStore:
-    """The --db store: it must exist; queries open it read-only (no write access needed)."""
+def _open_db(args: argparse.Namespace, *, readonly: bool = False) -> Store:
+    """The --db store (a SQLite file or a ``postgresql://`` URL): it must exist; queries open
+    a SQLite file read-only (no write access needed)."""
     return open_store(args.db, "--db", create=False, readonly=readonly)
 
 
@@ -127,7 +128,7 @@ def _opt(cents: int | None) -> str:
 def register(sub: Any) -> None:
     """Add ``reverse``, ``accumulators`` and ``history`` to the ``pbm`` parser."""
     rev = sub.add_parser("reverse", help="reverse (B2) a paid claim in a store")
-    rev.add_argument("--db", required=True, help="SQLite store")
+    rev.add_argument("--db", required=True, help="SQLite file or postgresql:// URL")
     rev.add_argument("--pharmacy", required=True, help="pharmacy id (201-B1)")
     rev.add_argument("--rx", required=True, help="Rx number (402-D2)")
     rev.add_argument("--fill", type=int, default=0, help="fill number (403-D3)")
@@ -142,7 +143,7 @@ def register(sub: Any) -> None:
         cmd = sub.add_parser(name, help=text)
         cmd.add_argument("cardholder", help="cardholder id (302-C2)")
         cmd.add_argument("--person", help="person code (default: the whole family)")
-        cmd.add_argument("--db", required=True, help="SQLite store")
+        cmd.add_argument("--db", required=True, help="SQLite file or postgresql:// URL")
         cmd.add_argument("--book", default=str(sample_book_path()), help="book file")
         if name == "accumulators":
             cmd.add_argument("--date", help="as of this date (default: today)")

@@ -71,8 +71,10 @@ def dur_findings(policy: DurPolicy, drug: Drug, day: dt.date, fills: Iterable[Fi
     mine = keys_of_drug(drug)
     dup_groups = policy.duplication_groups & drug.groups
     found: list[DurFinding] = []
+    therapy = drug.therapy_key
     for fill in fills:
-        if not on_hand(fill, day) or fill.therapy_key == drug.therapy_key:
+        held = (day - fill.date_of_service).days  # on hand: 0 <= held < days supply
+        if held < 0 or held >= fill.days_supply or fill.therapy_key == therapy:
             continue  # a refill of the same therapy is refill-too-soon's business
         theirs = keys_of_fill(fill)
         shared = dup_groups & fill.groups

@@ -30,7 +30,7 @@ from pbm_engine.service.auth import LOOPBACK, Authenticator
 from pbm_engine.service.context import SETTINGS_ENV, ApiProblem, Context, Settings
 from pbm_engine.service.models import Health
 from pbm_engine.service.stores import ReadOnlySqliteStore, ReadPool
-from pbm_engine.sources.loader import load_book
+from pbm_engine.sources.compiled import load_book
 
 log = logging.getLogger("pbm_engine.service")
 LOG_FORMAT = "%(asctime)s %(name)s %(message)s"
@@ -67,6 +67,7 @@ class AccessLog:
 def problem(status: int, title: str, detail: str, reject_code: str | None = None,
             errors: list[dict[str, Any]] | None = None,
             headers: dict[str, str] | None = None) -> JSONResponse:
+    """An RFC 9457 problem response (JSON) with the given status, title and detail."""
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status,
                             "detail": detail}
     if reject_code:

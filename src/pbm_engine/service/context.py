@@ -18,6 +18,7 @@ from pbm_engine.service.stores import ReadOnlySqliteStore, ReadPool
 from pbm_engine.store.sqlite import SqliteStore
 
 SETTINGS_ENV = "PBM_SERVICE_SETTINGS"
+"""Environment variable naming the service settings file."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +91,7 @@ class Context:
 
 
 def context(request: Request) -> Context:
+    """The service context of the application handling a request."""
     ctx: Context = request.app.state.ctx
     return ctx
 

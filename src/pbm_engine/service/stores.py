@@ -18,6 +18,8 @@ from urllib.parse import quote
 from pbm_engine.errors import StoreError
 from pbm_engine.store.sqlite import SqliteStore
 
+__all__ = ["ReadOnlySqliteStore", "ReadPool"]
+
 
 class ReadOnlySqliteStore(SqliteStore):
     """A :class:`SqliteStore` opened read-only (``mode=ro``): reads and snapshots only."""
@@ -27,6 +29,7 @@ class ReadOnlySqliteStore(SqliteStore):
         self.synchronous = "FULL"
         self._lock = threading.RLock()
         self._depth = 0
+        self.reset_caches()
         if not self.path.is_file():
             raise StoreError(f"{self.path}: no such store")
         uri = f"file:{quote(str(self.path.resolve()))}?mode=ro"
@@ -62,3 +65,6 @@ class ReadPool:
             for store in self._all:
                 store.close()
             self._all.clear()
+
+
+__all__ = ["ReadOnlySqliteStore", "ReadPool"]

@@ -18,6 +18,7 @@ import orjson
 
 from pbm_engine.accumulators import Totals
 from pbm_engine.codes import Status, Transaction
+from pbm_engine.eligibility.members import CoveragePeriod
 from pbm_engine.errors import StoreError
 from pbm_engine.money import QTY_SCALE, Cents, fmt, fmt_scaled, to_cents, to_qty
 from pbm_engine.result import Alternative, ClaimResult, DurResponse, RejectInfo
@@ -143,3 +144,21 @@ def _iso(day: dt.date | None) -> str | None:
 
 def _date(value: Any) -> dt.date | None:
     return dt.date.fromisoformat(value) if value else None
+
+
+# -- members ----------------------------------------------------------------------------------
+
+def coverage_dumps(periods: tuple[CoveragePeriod, ...]) -> str:
+    """The stored text of a member's coverage periods: a JSON list of
+    ``[start, end or null, terminated 0/1, plan id]``."""
+    return orjson.dumps([[p.start.isoformat(), _iso(p.end), int(p.terminated), p.plan_id]
+                         for p in periods]).decode()
+
+
+def coverage_loads(text: str | bytes) -> tuple[CoveragePeriod, ...]:
+    """Coverage periods from :func:`coverage_dumps` text; damage raises :class:`StoreError`."""
+    try:
+        return tuple(CoveragePeriod(dt.date.fromisoformat(s), _date(e), bool(t), plan)
+                     for s, e, t, plan in orjson.loads(text))
+    except (orjson.JSONDecodeError, TypeError, ValueError) as exc:
+        raise StoreError(f"stored coverage periods are damaged: {exc}") from None
