@@ -11,7 +11,11 @@ whole request sent as JSON text/bytes with a byte flipped or cut.  Every input g
 
 * uncaught exceptions (by type, with one example input each),
 * results that do not serialize (orjson) or paid results that do not balance,
-* the slowest single input in milliseconds and its size.
+* the slowest single input in milliseconds and its size.  On a shared machine one timing can
+  include a pause of the whole process, so the ten slowest inputs of each entry point are run
+  again five times at the end; the figure is the slowest of those best-of-five times (the first,
+  single timing is printed too).  The engine is a pure function, so its re-runs repeat the same
+  work; a store may answer a re-run as a duplicate, so the engine figure is the one to quote.
 
 Deterministic for a given ``--seed``.
 """
@@ -152,7 +156,7 @@ def main() -> int:
         exceptions: Counter[str] = Counter()
         problems: Counter[str] = Counter()
         examples: dict[str, Any] = {}
-        slowest: dict[str, tuple[float, int, str]] = {}
+        slowest: dict[str, list[tuple[float, Any, Any]]] = {}
         start = time.perf_counter()
         for i in range(args.n):
             engine, memory, sqlite, claims = setups[0 if rng.random() < 0.75 else 1]
@@ -170,11 +174,17 @@ def main() -> int:
                     examples.setdefault(name, (repr(sample)[:300], str(exc)[:200]))
                     continue
                 elapsed = time.perf_counter() - t0
-                if elapsed > slowest.get(where, (0.0,))[0]:
-                    slowest[where] = (elapsed, _size(sample), repr(sample)[:100])
+                top = slowest.setdefault(where, [])
+                if len(top) < 10 or elapsed > top[-1][0]:
+                    top.append((elapsed, sample, target))
+                    top.sort(key=lambda x: -x[0])
+                    del top[10:]
                 check(result, problems, examples, sample)
             if (i + 1) % 100_000 == 0:
                 print(f"  {i + 1:,} inputs, {time.perf_counter() - start:.0f} s", flush=True)
+        retimed = {where: max(((_best_of(5, target, sample), first, sample)
+                               for first, sample, target in top), key=lambda x: x[0])
+                   for where, top in slowest.items()}
         for _engine, _memory, sqlite, _claims in setups:
             sqlite.store.close()
     total = time.perf_counter() - start
@@ -188,10 +198,19 @@ def main() -> int:
     for name, count in problems.items():
         if name != "paid result does not balance":
             print(f"  {name}: {count}")
-    for where, (elapsed, size, shown) in slowest.items():
-        print(f"slowest single input, {where}: {elapsed * 1000:.2f} ms ({size:,} bytes as "
-              f"JSON): {shown}")
+    for where, (best, first, sample) in retimed.items():
+        print(f"slowest single input, {where}: {best * 1000:.2f} ms best of 5 (first timing "
+              f"{first * 1000:.2f} ms; {_size(sample):,} bytes as JSON): {repr(sample)[:90]}")
     return 1 if exceptions or problems else 0
+
+
+def _best_of(n: int, target: Any, sample: Any) -> float:
+    best = float("inf")
+    for _ in range(n):
+        t0 = time.perf_counter()
+        target(sample)
+        best = min(best, time.perf_counter() - t0)
+    return best
 
 
 def _size(sample: Any) -> int:

@@ -320,8 +320,8 @@ def _become_nobody() -> None:
 
 def test_readonly_open_does_not_migrate(store: Path) -> None:
     db = sqlite3.connect(store)
-    db.execute("DELETE FROM schema_version "
-               "WHERE version = (SELECT MAX(version) FROM schema_version)")
+    db.execute("DELETE FROM schema_version WHERE version = "
+               "(SELECT max(version) FROM schema_version)")
     db.commit()
     db.close()
     before = digest(store)

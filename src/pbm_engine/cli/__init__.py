@@ -89,7 +89,8 @@ def _one_line(exc: BaseException) -> str:
 def main(argv: list[str] | None = None) -> int:
     """Run ``pbm`` with ``argv`` (default: the process arguments); return the exit status.
 
-    Never prints a traceback: every error is one line on stderr, ``pbm: <what>``.
+    Never prints a traceback: every error is one line on stderr, ``pbm: <what> (<argument>)``
+    (a report such as the bad rows of an import adds its detail lines, each ``pbm:   ...``).
     """
     try:
         args = build_parser().parse_args(argv)
@@ -98,8 +99,10 @@ def main(argv: list[str] | None = None) -> int:
         return status
     except SystemExit as exc:  # argparse: --help, --version, a usage error (one line)
         return exc.code if isinstance(exc.code, int) else 2
-    except PbmError as exc:
-        print(f"pbm: {_one_line(exc)}", file=sys.stderr)
+    except PbmError as exc:  # a report (bad rows of an import) keeps its detail lines
+        lines = str(exc).splitlines() or [type(exc).__name__]
+        print("\n".join(f"pbm: {'  ' if i else ''}{text}" for i, text in enumerate(lines)),
+              file=sys.stderr)
         return 2
     except BrokenPipeError:
         _quiet_stdout()
