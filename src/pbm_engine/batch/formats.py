@@ -43,6 +43,7 @@ __all__ = [
 
 FORMATS = ("jsonl", "csv", "parquet")
 ROW_GROUP = 65_536
+_PART_BATCH = 8_192
 
 RESULT_COLUMNS = (
     "input", "line", "status", "transaction_code", "cardholder_id", "person_code", "plan_id",
@@ -204,7 +205,7 @@ class PartWriter:
             self._csv.writerow([_cell(row.get(c)) for c in self.columns])
         else:
             self.rows.append(row)
-            if len(self.rows) >= ROW_GROUP:
+            if len(self.rows) >= _PART_BATCH:  # parts are re-cut when assembled
                 self._flush_parquet()
 
     def _flush_parquet(self) -> None:
