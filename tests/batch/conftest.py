@@ -42,7 +42,7 @@ def dask_cluster() -> Iterator[Any]:
     """One real Dask LocalCluster (2 worker processes) for the whole session."""
     distributed = pytest.importorskip("distributed")
     cluster = distributed.LocalCluster(processes=True, n_workers=2, threads_per_worker=1,
-                                       dashboard_address=None)
+                                       dashboard_address=":0")
     try:
         yield cluster
     finally:

@@ -142,10 +142,12 @@ def run_partition(task: PartitionTask, progress: Callable[[int], None] | None = 
         baseline.setdefault(family, []).append((key, totals))
     engine = Engine(book)
 
-    # Read and order the partition's claims.
+    # Read and order the partition's claims: only the sort key and the raw line are kept (a
+    # parsed record is several times its line); a claim is parsed again when its turn comes.
     fkeys: dict[str, int] = {}
     fam_cache: dict[bytes, tuple[str, int]] = {}
-    work_items: list[tuple[Any, dict[str, Any]]] = []
+    loads = orjson.loads
+    work_items: list[tuple[Any, bytes]] = []
     for line in _lines(pdir / "claims.spill"):
         seq_b, fam_b, payload = line.split(b"\t", 2)
         known = fam_cache.get(fam_b)
@@ -154,9 +156,7 @@ def run_partition(task: PartitionTask, progress: Callable[[int], None] | None = 
             known = fam_cache[fam_b] = (family, family_key(family))
             fkeys[family] = known[1]
         family, fk = known
-        record = orjson.loads(payload)
-        seq = int(seq_b)
-        work_items.append((sort_key(fk, family, record, seq), record))
+        work_items.append((sort_key(fk, family, loads(payload), int(seq_b)), payload))
     work_items.sort(key=lambda item: item[0])
 
     fmt_ = task.fmt
@@ -171,8 +171,9 @@ def run_partition(task: PartitionTask, progress: Callable[[int], None] | None = 
     current: str | None = None
     store = SeededStore()
     processor = Processor(engine, store)
-    for i, (key, record) in enumerate(work_items):
+    for i, (key, payload) in enumerate(work_items):
         work_items[i] = None  # type: ignore[call-overload]  # let the claim go once done
+        record = loads(payload)
         if key[1] != current:  # a new family: a fresh store, dropped when the family is done
             if current is not None:
                 ending.extend((current, k, t) for k, t in store.ending().items())
