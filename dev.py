@@ -2,7 +2,7 @@
 """Set-up and run, with nothing but Python 3.11+ and pip.
 
     python3 dev.py demo    create .venv, install pbm-engine, adjudicate the bundled sample claims
-    python3 dev.py test    create .venv, install pbm-engine with dev tools, run ruff and pytest
+    python3 dev.py test    create .venv, install pbm-engine with dev tools, run ruff, mypy, pytest
     python3 dev.py bench   run the benchmarks (after set-up)
 
 The virtual environment lives in .venv next to this file; set PBM_NO_VENV=1 to install into the
@@ -81,6 +81,7 @@ def main(argv: list[str]) -> int:
             install(py, "dev")
             ensure_system_packages()
             run(py, "-m", "ruff", "check", "src", "tests", "benchmarks")
+            run(py, "-m", "mypy")
             run(py, "-m", "pytest", *argv[2:])
         elif command == "bench":
             install(py, "dev")

@@ -48,6 +48,46 @@ SPUF_EXTRAS = (
     ("58160082311", "SHINGRIX VACCINE KIT", "EA", "200.00000", {"vaccine": True}),
 )
 
+# Therapeutic class as a formulary states it: USP Medicare Model Guidelines v7.0 "category: class"
+# names (the classification CMS uses for Part D formulary review), assigned by ingredient.
+USP_CLASSES: tuple[tuple[str, str], ...] = (
+    (r"^ABACAVIR", "Antivirals: Anti-HIV Agents, Nucleoside and Nucleotide Reverse "
+     "Transcriptase Inhibitors (NRTI)"),
+    (r"^ABIGALE\b", "Hormonal Agents, Stimulant/Replacement/Modifying (Estrogens)"),
+    (r"^(ABILIFY|ARIPIPRAZOLE|ASIMTUFII|ZYPREXA|OLANZAPINE)\b",
+     "Antipsychotics: 2nd Generation/Atypical"),
+    (r"^(ABIRATERONE|ABIRTEGA)\b", "Antineoplastics: Antiandrogens"),
+    (r"^ABSORICA\b", "Dermatological Agents: Acne and Rosacea Agents"),
+    (r"^ACAMPROSATE\b", "Anti-Addiction/Substance Abuse Treatment Agents: "
+     "Alcohol Deterrents/Anti-craving"),
+    (r"^(ACARBOSE|ZITUVIO|ZITUVIMET)\b", "Blood Glucose Regulators: Antidiabetic Agents"),
+    (r"^(LANTUS|HUMALOG|NOVOLOG)\b", "Blood Glucose Regulators: Insulins"),
+    (r"^(ACEBUTOLOL|LABETALOL)\b", "Cardiovascular Agents: Beta-adrenergic Blocking Agents"),
+    (r"^KISQALI\b", "Antineoplastics: Molecular Target Inhibitors"),
+    (r"^KLAYESTA\b", "Antifungals"),
+    (r"^KLONOPIN\b", "Anxiolytics: Benzodiazepines"),
+    (r"^KLOR-CON", "Electrolytes/Minerals/Metals/Vitamins: Electrolyte/Mineral Replacement"),
+    (r"^KLOXXADO\b", "Anti-Addiction/Substance Abuse Treatment Agents: Opioid Reversal Agents"),
+    (r"^ZUBSOLV\b", "Anti-Addiction/Substance Abuse Treatment Agents: "
+     "Opioid Dependence Treatments"),
+    (r"^KONVOMEP\b", "Gastrointestinal Agents: Proton Pump Inhibitors"),
+    (r"^KRISTALOSE\b", "Gastrointestinal Agents: Gastrointestinal Agents, Other"),
+    (r"^(KURVELO|ZOVIA|ZUMANDIMINE)", "Contraceptives"),
+    (r"^LACOSAMIDE\b", "Anticonvulsants: Sodium Channel Agents"),
+    (r"^(ZONISAMIDE|ZONISADE)\b", "Anticonvulsants: Anticonvulsants, Other"),
+    (r"^ZITHROMAX\b", "Antibacterials: Macrolides"),
+    (r"^(ZOCOR|ZYPITAMAG|SIMVASTATIN)\b", "Cardiovascular Agents: Dyslipidemics"),
+    (r"^ZOLEDRONIC\b", "Metabolic Bone Disease Agents"),
+    (r"^(ZOLMITRIPTAN|ZOMIG)\b", "Antimigraine Agents: Serotonin (5-HT) 1b/1d Receptor Agonists"),
+    (r"^(ZOLOFT|SERTRALINE)\b", "Antidepressants: SSRIs/SNRIs"),
+    (r"^ZOLPIDEM\b", "Sleep Disorder Agents: GABA Receptor Modulators"),
+    (r"^ZOMACTON\b", "Hormonal Agents, Stimulant/Replacement/Modifying (Pituitary)"),
+    (r"^ZORYVE\b", "Dermatological Agents: Dermatological Agents, Other"),
+    (r"^ZTLIDO\b", "Anesthetics: Local Anesthetics"),
+    (r"^ZYLET\b", "Ophthalmic Agents: Ophthalmic Anti-inflammatories"),
+    (r"^SHINGRIX\b", "Immunological Agents: Vaccines"),
+)
+
 GROUPS: tuple[tuple[str, str, str], ...] = (
     # id, name, description regex (matched against NDC description; "" = no members here)
     ("CLASS:SSRI", "SSRI antidepressants", r"^(ZOLOFT|SERTRALINE)\b"),
@@ -184,7 +224,13 @@ def build(data: Path, out: Path) -> None:
     for r in nadac:
         labelers[r.description].add(r.ndc[:5])
 
+    class_rx = [(re.compile(rx), cls) for rx, cls in USP_CLASSES]
+
     def add(entry: dict[str, object], name: str) -> None:
+        if entry.get("status", "covered") != "excluded":
+            cls = next((c for rx, c in class_rx if rx.search(name)), None)
+            if cls:
+                entry["therapeutic_class"] = cls
         groups = [gid for gid, rx in group_rx if rx.search(name)]
         if groups:
             entry["groups"] = groups
@@ -268,7 +314,8 @@ def build(data: Path, out: Path) -> None:
 
     # Key order as documented, so the YAML reads the same way for every drug.
     order = [
-        "ndc", "name", "rxcui", "brand", "multi_source", "te_group", "groups", "tier", "status",
+        "ndc", "name", "rxcui", "brand", "multi_source", "te_group", "therapeutic_class", "groups",
+        "tier", "status",
         "pa_required", "step_therapy", "quantity_limit", "min_age", "max_age", "gender",
         "preventive", "specialty", "insulin", "vaccine", "otc", "max_days_supply",
     ]  # fmt: skip

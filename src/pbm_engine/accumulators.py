@@ -14,6 +14,17 @@ from typing import Protocol
 
 from pbm_engine.money import Cents
 
+__all__ = [
+    "EMPTY",
+    "ZERO",
+    "AccumulatorView",
+    "Fill",
+    "HistoryView",
+    "MemberState",
+    "StaticHistory",
+    "Totals",
+]
+
 
 @dataclass(frozen=True, slots=True)
 class Totals:
@@ -45,6 +56,7 @@ class Totals:
 
 
 ZERO = Totals()
+"""No amounts: the delta of a claim that accumulates nothing."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +94,31 @@ class HistoryView(Protocol):
     """Read side of a claim ledger: the member's paid fills in a date window (inclusive)."""
 
     def fills(self, member_id: str, start: dt.date, end: dt.date) -> Iterable[Fill]: ...
+
+
+class HistoryWindow:
+    """A member's fills in one date window, read once from a :class:`HistoryView` on first use
+    and shared by every edit of a claim.  A read outside the window (another member, other
+    dates) goes to the underlying view."""
+
+    __slots__ = ("_fills", "end", "member_id", "start", "view")
+
+    def __init__(self, view: HistoryView, member_id: str, start: dt.date, end: dt.date) -> None:
+        self.view = view
+        self.member_id = member_id
+        self.start = start
+        self.end = end
+        self._fills: tuple[Fill, ...] | None = None
+
+    def fills(self, member_id: str, start: dt.date, end: dt.date) -> Iterable[Fill]:
+        if member_id != self.member_id or start < self.start or end > self.end:
+            return self.view.fills(member_id, start, end)
+        got = self._fills
+        if got is None:
+            got = self._fills = tuple(self.view.fills(member_id, self.start, self.end))
+        if start == self.start and end == self.end:
+            return got
+        return [f for f in got if start <= f.date_of_service <= end]
 
 
 class _Empty:

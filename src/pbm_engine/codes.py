@@ -8,9 +8,22 @@ newer than that list (``reject_codes_extra.csv``).
 from __future__ import annotations
 
 import csv
+import io
 from enum import IntEnum, StrEnum
 from functools import cache
 from importlib import resources
+
+__all__ = [
+    "DAW",
+    "Basis",
+    "Channel",
+    "Reject",
+    "Status",
+    "Transaction",
+    "normalize_reject",
+    "reject_description",
+    "reject_table",
+]
 
 
 class Transaction(StrEnum):
@@ -119,6 +132,7 @@ class Reject(StrEnum):
     GROSS_AMOUNT_DUE_FORMULA = "R9"
     DAW0_MULTISOURCE = "UU"
     STEP_THERAPY = "608"
+    HOST_PROCESSING_ERROR = "99"
     # Medicare Part D
     NOT_COVERED_PART_D = "A5"
 
@@ -135,10 +149,10 @@ def reject_table() -> dict[str, str]:
     table: dict[str, str] = {}
     root = resources.files("pbm_engine") / "data" / "ncpdp"
     for name in ("ncpdp_reject_codes.csv", "reject_codes_extra.csv"):
-        with (root / name).open(encoding="utf-8", newline="") as handle:
-            for row in csv.DictReader(handle):
-                # The VistA table prints NCPDP's slashed zero; normalize it for display.
-                table.setdefault(row["code"], row["description"].replace("Ø", "0"))
+        text = (root / name).read_bytes().decode("utf-8")
+        for row in csv.DictReader(io.StringIO(text, newline="")):
+            # The VistA table prints NCPDP's slashed zero; normalize it for display.
+            table.setdefault(row["code"], row["description"].replace("Ø", "0"))
     return table
 
 

@@ -22,17 +22,17 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from typing import Any, Protocol, TypeVar
+from typing import Any, NamedTuple, Protocol, TypeVar
 
 import orjson
 
-from pbm_engine.accumulators import EMPTY, AccumulatorView, Fill, HistoryView
+from pbm_engine.accumulators import EMPTY, AccumulatorView, Fill, HistoryView, HistoryWindow
 from pbm_engine.benefit.commercial import CommercialBenefit
 from pbm_engine.book import Book
 from pbm_engine.claim import Claim, Issue, parse_claim
 from pbm_engine.codes import Reject, Status, Transaction
-from pbm_engine.edits.utilization import prior_auth, um_edits
-from pbm_engine.eligibility.members import Member, coverage_reject
+from pbm_engine.edits.utilization import lookback_days, prior_auth, um_edits
+from pbm_engine.eligibility.members import Eligibility, Member, coverage_reject
 from pbm_engine.formulary.model import Drug, Formulary
 from pbm_engine.medicare.adjudicate import PartDBenefit
 from pbm_engine.policy import EditPolicy
@@ -41,6 +41,7 @@ from pbm_engine.pricing.substitution import brand_penalty
 from pbm_engine.result import (
     Alternative,
     ClaimResult,
+    DurResponse,
     RejectInfo,
     Share,
     dedupe_rejects,
@@ -76,7 +77,11 @@ class Benefit(Protocol[T]):
     @property
     def network_id(self) -> str: ...
     @property
-    def data_errors(self) -> tuple[type[Exception], ...]: ...  # become a reject 85
+    def data_errors(self) -> tuple[type[Exception], ...]: ...  # see data_reject
+
+    def data_reject(self, exc: Exception) -> tuple[str, str]:
+        """The reject for a data problem (one of ``data_errors``) met while adjudicating."""
+        ...
 
     def describe_member(self, member: Member) -> str:
         """The trace line naming the member and plan."""
@@ -110,14 +115,29 @@ class Benefit(Protocol[T]):
 
 
 class Engine:
-    """Adjudicates claims against a :class:`Book`.  Thread-safe: it holds no mutable state."""
+    """Adjudicates claims against a :class:`Book`.  Thread-safe: it holds no mutable state.
 
-    def __init__(self, book: Book, *, trace: bool = False) -> None:
+    Members come from ``members`` (any :class:`Eligibility`, e.g. a claim store holding an
+    imported eligibility file), by default from the book's registry.
+    """
+
+    def __init__(self, book: Book, *, trace: bool = False,
+                 members: Eligibility | None = None) -> None:
         self.book = book
         self.trace_default = trace
-        # plan id -> (the plan object it was built from, its benefit); rebuilt if the book's
-        # plan changes.  Filling it is idempotent, so sharing an engine across threads is safe.
-        self._benefits: dict[str, tuple[object, Benefit[Any]]] = {}
+        self._members = members
+        # plan id -> (what its benefit was built from, the benefit); see benefit_for.  Filling
+        # it is idempotent, so sharing an engine across threads is safe.
+        self._benefits: dict[str, tuple[tuple[object, ...], Benefit[Any]]] = {}
+
+    @property
+    def members(self) -> Eligibility:
+        """Where members are looked up: the ``members`` given, else the book's registry."""
+        return self.book.registry if self._members is None else self._members
+
+    def with_members(self, members: Eligibility) -> Engine:
+        """The same engine reading members from ``members``."""
+        return Engine(self.book, trace=self.trace_default, members=members)
 
     # -- entry point -------------------------------------------------------------------------
 
@@ -170,22 +190,28 @@ class Engine:
     def benefit_for(self, plan_id: str) -> Benefit[Any] | None:
         """The benefit of a plan of the book (commercial or Part D); None if not loaded."""
         book = self.book
-        plan: object = book.plans.get(plan_id)
-        if plan is None:
-            plan = book.part_d_plans.get(plan_id)
-            if plan is None:
+        commercial = book.plans.get(plan_id)
+        # What the benefit was built from: rebuilt when the book's plan, formulary or registry
+        # is replaced.
+        basis: tuple[object, ...]
+        if commercial is not None:
+            basis = (commercial, book.formularies.get(commercial.formulary_id), self.members)
+        else:
+            part_d = book.part_d_plans.get(plan_id)
+            if part_d is None:
                 return None
+            basis = (part_d,)
         cached = self._benefits.get(plan_id)
-        if cached is not None and cached[0] is plan:
+        if cached is not None and len(cached[0]) == len(basis) and \
+                all(a is b for a, b in zip(cached[0], basis, strict=True)):
             return cached[1]
         benefit: Benefit[Any]
-        commercial = book.plans.get(plan_id)
         if commercial is not None:
             benefit = CommercialBenefit(commercial, book.formularies[commercial.formulary_id],
-                                        book.registry)
+                                        self.members)
         else:
             benefit = PartDBenefit(book.part_d_plans[plan_id])
-        self._benefits[plan_id] = (plan, benefit)
+        self._benefits[plan_id] = (basis, benefit)
         return benefit
 
     def fill_for(self, claim: Claim, result: ClaimResult) -> Fill:
@@ -208,15 +234,15 @@ class Engine:
 
     def _billing(self, claim: Claim, accumulators: AccumulatorView, history: HistoryView,
                  as_of: dt.date | None, t: Trace) -> ClaimResult:
-        book = self.book
-        member = book.registry.get(claim.cardholder_id, claim.person_code)
-        if member is None:
-            if claim.cardholder_id in book.registry.cardholders:
+        found = self.members.get(claim.cardholder_id, claim.person_code)
+        if found is None:
+            if self.members.has_cardholder(claim.cardholder_id):
                 return rejected(claim, [(Reject.NON_MATCHED_PERSON_CODE,
                                          f"person code {claim.person_code} is not on cardholder "
                                          f"{claim.cardholder_id}")])
             return rejected(claim, [(Reject.NON_MATCHED_CARDHOLDER,
                                      f"cardholder {claim.cardholder_id} is not on file")])
+        member = found.on(claim.date_of_service)  # the plan of the period of the service date
         benefit = self.benefit_for(member.plan_id)
         if benefit is None:
             return rejected(claim, [(Reject.PATIENT_NOT_COVERED,
@@ -226,7 +252,7 @@ class Engine:
         try:
             return self._steps(benefit, claim, member, accumulators, history, as_of, t)
         except benefit.data_errors as exc:
-            return rejected(claim, [(Reject.CLAIM_NOT_PROCESSED, f"Part D: {exc}")],
+            return rejected(claim, [benefit.data_reject(exc)],
                             member_id=member.member_id, family_id=member.family_id,
                             plan_id=benefit.plan_id)
 
@@ -237,16 +263,15 @@ class Engine:
         edits = benefit.edits
         dos = claim.date_of_service
         rejects: list[tuple[str, str]] = []
-        who = {"member_id": member.member_id, "family_id": member.family_id,
-               "plan_id": benefit.plan_id}
+        who = _Who(member.member_id, member.family_id, benefit.plan_id)
         if t:
             t(benefit.describe_member(member))
 
         # Eligibility.
         if benefit.year is not None and dos.year != benefit.year:
-            return rejected(claim, [(Reject.PATIENT_NOT_COVERED,
-                                     f"date of service {dos} is outside plan {benefit.plan_id}'s "
-                                     f"plan year {benefit.year}")], **who)
+            return who.reject(claim, [(Reject.PATIENT_NOT_COVERED,
+                                       f"date of service {dos} is outside plan "
+                                       f"{benefit.plan_id}'s plan year {benefit.year}")])
         if as_of is not None:
             if dos > as_of:
                 rejects.append((Reject.CLAIM_POST_DATED,
@@ -271,12 +296,15 @@ class Engine:
         if drug is None:
             rejects.append(benefit.unlisted(claim.ndc, book.prices.known(claim.ndc),
                                             claim.ndc in book.known_ndcs))
-            return rejected(claim, rejects, **who)
+            return who.reject(claim, rejects)
         if t:
             t(benefit.describe_drug(drug))
 
         # Utilization management, and whether the benefit covers the fill.
-        pa = prior_auth(book.registry, claim, member, drug, rejects, t)
+        pa = prior_auth(self.members, claim, member, drug, rejects, t)
+        # the member's fills are read once, for the widest window an edit of this claim needs
+        history = HistoryWindow(history, member.member_id,
+                                dos - dt.timedelta(days=lookback_days(claim, drug)), dos)
         next_fill, dur = um_edits(claim, member, edits, formulary, drug, pa, history, rejects, t)
         terms = benefit.cover(claim, drug, rejects)
         if rejects:
@@ -284,15 +312,15 @@ class Engine:
             alternatives: tuple[Alternative, ...] = ()
             if any(code in _ALTERNATIVES_FOR for code, _ in rejects):
                 alternatives = _alternatives(formulary, drug)
-            return rejected(claim, rejects, **who, drug_name=drug.name, tier=drug.tier,
-                            alternatives=alternatives, next_fill=next_fill, dur=dur)
+            return who.reject(claim, rejects, drug, alternatives=alternatives,
+                              next_fill=next_fill, dur=dur)
 
         # Pricing, then generic substitution (the brand penalty).
         network = book.networks[benefit.network_id]
         paid, generic, price_rejects = price_claim(book.prices, claim, network, formulary, drug,
                                                    edits.daw, edits.max_claim_cost, t)
         if price_rejects or paid is None:
-            return rejected(claim, price_rejects, **who, drug_name=drug.name, tier=drug.tier)
+            return who.reject(claim, price_rejects, drug)
         penalty = brand_penalty(book.prices, network, formulary, drug, claim, edits.daw, paid,
                                 generic, t)
 
@@ -304,6 +332,22 @@ class Engine:
                            drug_name=drug.name, tier=drug.tier,
                            ingredient_cost_paid=paid.ingredient, dispensing_fee_paid=paid.fee,
                            basis=paid.basis.value, trace=t.done())
+
+
+class _Who(NamedTuple):
+    """The member and plan a rejected result names."""
+
+    member_id: str
+    family_id: str
+    plan_id: str
+
+    def reject(self, claim: Claim, rejects: list[tuple[str, str]], drug: Drug | None = None,
+               *, alternatives: tuple[Alternative, ...] = (), next_fill: dt.date | None = None,
+               dur: tuple[DurResponse, ...] = ()) -> ClaimResult:
+        return rejected(claim, rejects, member_id=self.member_id, family_id=self.family_id,
+                        plan_id=self.plan_id, drug_name=drug.name if drug else "",
+                        tier=drug.tier if drug else None, alternatives=alternatives,
+                        next_fill=next_fill, dur=dur)
 
 
 def _rejected_from_issues(issues: list[Issue], raw: dict[str, Any]) -> ClaimResult:
@@ -322,8 +366,6 @@ def _rejected_from_issues(issues: list[Issue], raw: dict[str, Any]) -> ClaimResu
 
 
 def _alternatives(formulary: Formulary, drug: Drug) -> tuple[Alternative, ...]:
-    groups = set(drug.groups)
-    if drug.step_therapy:
-        groups |= drug.step_therapy.prerequisites
-    found = formulary.alternatives(frozenset(groups))
-    return tuple(Alternative(d.ndc, d.name, d.tier) for d in found if d.ndc != drug.ndc)
+    """Related products to name with a 608/MR reject, one per product name (see
+    :meth:`Formulary.alternatives`)."""
+    return tuple(Alternative(d.ndc, d.name, d.tier) for d in formulary.alternatives(drug))

@@ -11,6 +11,8 @@ Exceptions are only for misuse of the library and for bad configuration::
 
 from __future__ import annotations
 
+__all__ = ["ConfigError", "PbmError", "StoreError", "UsageError"]
+
 
 class PbmError(Exception):
     """Base class of the library's exceptions."""

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from collections.abc import Container
 
+__all__ = ["NdcError", "candidates", "hyphenate", "normalize"]
+
 _LAYOUTS_10 = ((4, 4, 2), (5, 3, 2), (5, 4, 1))
 
 

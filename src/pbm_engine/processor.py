@@ -26,12 +26,14 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from pbm_engine.accumulators import ZERO, Fill, MemberState, Totals
-from pbm_engine.claim import Claim, ClaimKey
+from pbm_engine.claim import Claim, ClaimKey, echo_text
 from pbm_engine.codes import Reject, Status, Transaction
 from pbm_engine.engine import Engine
-from pbm_engine.errors import UsageError
+from pbm_engine.errors import StoreError, UsageError
 from pbm_engine.result import ClaimResult, RejectInfo
 from pbm_engine.store.base import LedgerEntry, Store
+
+__all__ = ["CARRY_IN_PHARMACY", "Processor", "carry_in_key", "is_carry_in", "recompute_totals"]
 
 CARRY_IN_PHARMACY = "~accumulator-carry-in"
 """The pharmacy id of carry-in ledger entries: longer than 201-B1 allows, so no claim has it."""
@@ -60,15 +62,36 @@ class _Without:
 
 
 class Processor:
-    """Runs transactions through an :class:`Engine` against a :class:`Store`."""
+    """Runs transactions through an :class:`Engine` against a :class:`Store`.
+
+    When the store holds members (an imported eligibility file) the engine reads members and
+    prior authorizations from the store; otherwise from its book.  That is decided when the
+    processor is made.
+    """
 
     def __init__(self, engine: Engine, store: Store) -> None:
-        self.engine = engine
+        self.engine = engine.with_members(store) if store.has_members() else engine
         self.store = store
 
     def submit(self, request: Claim | Mapping[str, Any] | str | bytes, *,
                as_of: dt.date | None = None, trace: bool | None = None) -> ClaimResult:
-        """Process one B1, B2 or B3 transaction; never raises for bad input."""
+        """Process one B1, B2 or B3 transaction; never raises for bad input.
+
+        An unexpected error inside one claim (a bug, not bad input) does not stop a run: the
+        claim's transaction is rolled back (nothing of it is stored) and the answer is a reject
+        ``99`` (host processing error) naming the claim's key and the error type, never member
+        data.  A :class:`~pbm_engine.errors.StoreError` (the store itself failing) and
+        :class:`~pbm_engine.errors.UsageError` still raise: no later claim could succeed.
+        """
+        try:
+            return self._submit(request, as_of, trace)
+        except (StoreError, UsageError):
+            raise
+        except Exception as exc:  # one claim's failure must not stop a run
+            return internal_error(request, exc)
+
+    def _submit(self, request: Claim | Mapping[str, Any] | str | bytes,
+                as_of: dt.date | None, trace: bool | None) -> ClaimResult:
         if isinstance(request, Claim):
             claim = request
         else:
@@ -172,8 +195,7 @@ class Processor:
         :class:`UsageError` for an unknown member, a member/family/plan mismatch, a date that
         is not a plan-year start, a negative amount or an empty reference.
         """
-        member = next((m for m in self.engine.book.registry.members.values()
-                       if m.member_id == member_id), None)
+        member = self.engine.members.member_by_id(member_id)
         if member is None:
             raise UsageError(f"carry-in: member {member_id} is not on file")
         if (member.family_id, member.plan_id) != (family_id, plan_id):
@@ -258,12 +280,33 @@ def _answer(claim: Claim, status: Status, message: str,
         messages=(message,) if message else ())
 
 
+def internal_error(request: object, exc: BaseException) -> ClaimResult:
+    """The reject ``99`` answer for a claim the engine failed on unexpectedly.
+
+    It echoes the claim's key (pharmacy, Rx number, fill number, date of service) when the
+    request was readable, and the error's type only: messages can hold member data.
+    """
+    claim = request if isinstance(request, Claim) else None
+    message = f"internal error ({type(exc).__name__}); nothing was recorded for this claim"
+    rejects = (RejectInfo(Reject.HOST_PROCESSING_ERROR, message),)
+    if claim is not None:
+        return _answer(claim, Status.REJECTED, "", rejects)
+    raw = request if isinstance(request, Mapping) else {}
+    key = {k: echo_text(raw.get(k), w) for k, w in (("pharmacy_id", 15), ("rx_number", 12))}
+    fill = raw.get("fill_number")
+    return ClaimResult(status=Status.REJECTED, transaction=Transaction.BILLING,
+                       pharmacy_id=key["pharmacy_id"], rx_number=key["rx_number"],
+                       fill_number=fill if type(fill) is int and 0 <= fill <= 99 else 0,
+                       rejects=rejects)
+
+
 def carry_in_key(reference: str, year_start: dt.date) -> ClaimKey:
     """The ledger key of a carry-in."""
     return ClaimKey(CARRY_IN_PHARMACY, reference, 0, year_start)
 
 
 def is_carry_in(entry: LedgerEntry) -> bool:
+    """Whether a ledger entry is a carried-in accumulator record rather than a claim."""
     return entry.key.pharmacy_id == CARRY_IN_PHARMACY
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+__all__ = ["Trace"]
+
 
 class Trace:
     """Collects explanation lines when tracing is on; free when it is off."""

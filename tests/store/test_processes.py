@@ -1,5 +1,5 @@
-"""Real processes on one SQLite file: concurrent writers lose no update; a SIGKILL leaves no
-half-applied claim and loses no acknowledged one."""
+"""Real processes on one store (a SQLite file, a PostgreSQL database): concurrent writers lose
+no update; a SIGKILL leaves no half-applied claim and loses no acknowledged one."""
 
 from __future__ import annotations
 
@@ -13,10 +13,9 @@ import time
 from pathlib import Path
 
 import orjson
-import pytest
 
 from pbm_engine.accumulators import ZERO, Totals
-from pbm_engine.store.sqlite import SqliteStore
+from pbm_engine.store import open_store
 
 from .claims import assert_consistent
 
@@ -30,9 +29,9 @@ def worker(*args: object) -> subprocess.Popen[bytes]:
                             stdout=subprocess.PIPE, cwd=ROOT, env=ENV)
 
 
-def test_two_processes_on_one_family_lose_no_update(tmp_path: Path) -> None:
-    path = tmp_path / "family.db"
-    SqliteStore(path).close()  # created and migrated before the workers start
+def test_two_processes_on_one_family_lose_no_update(db_target: str) -> None:
+    path = db_target
+    open_store(path).close()  # created and migrated before the workers start
     start_at = time.time() + 2.0
     procs = [worker(path, prefix, 120, start_at, 0.002) for prefix in ("A", "B")]
     outputs = [p.communicate(timeout=120)[0] for p in procs]
@@ -43,8 +42,9 @@ def test_two_processes_on_one_family_lose_no_update(tmp_path: Path) -> None:
     family = ZERO
     for x in paid:
         family = family.plus(Totals(*x["delta"]))
-    with SqliteStore(path) as store:
-        held = store.totals()
+    store = open_store(path)
+    try:
+        held = store.totals()  # type: ignore[attr-defined]
         assert held[("SAMPLE-PPO-2026", YEAR, "F", "PPO1001")] == family
         assert_consistent(store)
         entries = list(store.entries())
@@ -52,15 +52,16 @@ def test_two_processes_on_one_family_lose_no_update(tmp_path: Path) -> None:
         # the processes really interleaved on the file
         owners = [e.key.rx_number[0] for e in entries]
         assert sum(a != b for a, b in itertools.pairwise(owners)) > 2
+    finally:
+        store.close()
     # the caps held under contention: the family never passes its deductible
     assert family.deductible <= 50_000
     assert all(t.deductible <= 25_000 for k, t in held.items() if k[2] == "M")
 
 
-@pytest.mark.parametrize("synchronous", ["FULL"])
-def test_sigkill_mid_run_leaves_a_consistent_store(tmp_path: Path, synchronous: str) -> None:
-    path = tmp_path / "crash.db"
-    SqliteStore(path, synchronous=synchronous).close()  # type: ignore[arg-type]
+def test_sigkill_mid_run_leaves_a_consistent_store(db_target: str) -> None:
+    path = db_target
+    open_store(path, synchronous="FULL").close()
     proc = worker(path, "K", 100_000)
     assert proc.stdout is not None
     acknowledged = []
@@ -71,7 +72,8 @@ def test_sigkill_mid_run_leaves_a_consistent_store(tmp_path: Path, synchronous: 
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait(timeout=30)
     assert proc.returncode == -signal.SIGKILL
-    with SqliteStore(path) as store:  # quick_check runs on open
+    store = open_store(path)  # SQLite: quick_check runs on open
+    try:
         entries = list(store.entries())
         # every acknowledged paid claim survived; at most one more was committed after it
         stored = {e.key.rx_number for e in entries}
@@ -82,3 +84,5 @@ def test_sigkill_mid_run_leaves_a_consistent_store(tmp_path: Path, synchronous: 
             assert e.fill.rx_number == e.key.rx_number and e.fill.ndc == e.result.ndc
         assert_consistent(store)
         assert len(entries) < 100_000
+    finally:
+        store.close()

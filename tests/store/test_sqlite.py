@@ -55,10 +55,10 @@ def test_an_older_file_is_migrated(tmp_path: Path, sample_engine: Engine) -> Non
                "VALUES ('P', '2026-01-01', 'M', 'X-001', 123)")
     db.close()
     with SqliteStore(path) as store:
-        assert store.schema_version() == LATEST == 2
+        assert store.schema_version() == LATEST == 3
         assert sum(t.deductible for t in store.totals().values()) == 123
         versions = [r[0] for r in store._db.execute("SELECT version FROM schema_version")]
-        assert versions == [1, 2]
+        assert versions == [1, 2, 3]
 
 
 def test_a_newer_file_is_refused_unchanged(tmp_path: Path) -> None:

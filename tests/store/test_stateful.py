@@ -1,26 +1,37 @@
 """Any sequence of bills, duplicates, reversals, rebills and carry-ins keeps the accumulators
 equal to a recomputation from the surviving ledger entries, and gives the same answers on the
-memory and the SQLite store; reversing everything brings every accumulator back to zero."""
+memory, the SQLite and the PostgreSQL store; reversing everything brings every accumulator back
+to zero."""
 
 from __future__ import annotations
 
 import datetime as dt
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import orjson
 from hypothesis import settings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
 
 from pbm_engine.accumulators import Totals
 from pbm_engine.codes import Status
 from pbm_engine.engine import Engine
 from pbm_engine.processor import Processor, recompute_totals
 from pbm_engine.sources.loader import load_sample_book
+from pbm_engine.store.base import Store
 from pbm_engine.store.memory import MemoryStore
+from pbm_engine.store.postgres import PostgresStore
 from pbm_engine.store.sqlite import SqliteStore
+from tests.pg import PostgresServer
 
 from .claims import DRUGS, MEMBERS, claim, nonzero
 
@@ -32,19 +43,26 @@ bills = st.tuples(st.sampled_from(MEMBERS), st.integers(0, len(DRUGS) - 1), keys
 
 
 class Lifecycle(RuleBasedStateMachine):
+    postgres_url: Callable[[], str] | None = None
+    """Set by the test: a fresh PostgreSQL store URL per run."""
+
     def __init__(self) -> None:
         super().__init__()
         self.dir = tempfile.TemporaryDirectory()
         self.sqlite = SqliteStore(Path(self.dir.name) / "s.db", synchronous="NORMAL",
                                   verify=False)
         self.memory = MemoryStore()
-        self.processors = [Processor(ENGINE, self.memory), Processor(ENGINE, self.sqlite)]
+        self.stores: list[Store] = [self.memory, self.sqlite]
+        if self.postgres_url is not None:
+            self.stores.append(PostgresStore(type(self).postgres_url()))  # type: ignore[misc]
+        self.processors = [Processor(ENGINE, store) for store in self.stores]
         self.billed: list[dict[str, Any]] = []
         self.carried = 0
 
     def submit(self, request: dict[str, Any]) -> Status:
-        a, b = (p.submit(request) for p in self.processors)
-        assert orjson.dumps(a.to_dict()) == orjson.dumps(b.to_dict())
+        a, *others = (p.submit(request) for p in self.processors)
+        for b in others:
+            assert orjson.dumps(a.to_dict()) == orjson.dumps(b.to_dict())
         return a.status
 
     @rule(bill=bills)
@@ -89,7 +107,7 @@ class Lifecycle(RuleBasedStateMachine):
 
     @rule()
     def reverse_everything(self) -> None:
-        for p, store in zip(self.processors, (self.memory, self.sqlite), strict=True):
+        for p, store in zip(self.processors, self.stores, strict=True):
             for e in list(store.entries()):
                 if e.active:
                     if e.key.pharmacy_id.startswith("~"):
@@ -104,14 +122,20 @@ class Lifecycle(RuleBasedStateMachine):
 
     @invariant()
     def accumulators_match_the_ledger(self) -> None:
-        for store in (self.memory, self.sqlite):
-            assert nonzero(store.totals()) == recompute_totals(store.entries())
-        assert nonzero(self.memory.totals()) == nonzero(self.sqlite.totals())
+        for store in self.stores:
+            assert nonzero(store.totals()) == recompute_totals(store.entries())  # type: ignore[attr-defined]
+            assert nonzero(self.memory.totals()) == nonzero(store.totals())  # type: ignore[attr-defined]
 
     def teardown(self) -> None:
-        self.sqlite.close()
+        for store in self.stores:
+            store.close()
         self.dir.cleanup()
 
 
-Lifecycle.TestCase.settings = settings(max_examples=50, stateful_step_count=25, deadline=None)
-TestLifecycle = Lifecycle.TestCase
+def test_lifecycle_on_every_backend(postgres_server: PostgresServer) -> None:
+    Lifecycle.postgres_url = postgres_server.fresh_url
+    try:
+        run_state_machine_as_test(Lifecycle, settings=settings(
+            max_examples=30, stateful_step_count=25, deadline=None))
+    finally:
+        Lifecycle.postgres_url = None

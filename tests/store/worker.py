@@ -1,7 +1,9 @@
-"""A separate process that adjudicates claims into a SQLite store (for the concurrency and
-crash tests).  Prints one JSON line per committed transaction: rx, status, delta cents.
+"""A separate process that adjudicates claims into a store (for the concurrency and crash
+tests).  Prints one JSON line per committed transaction: rx, status, delta cents.
 
     python -m tests.store.worker DB PREFIX COUNT [START_AT_EPOCH] [PAUSE_SECONDS]
+
+``DB`` is a SQLite path or a ``postgresql://`` URL.
 
 ``PAUSE_SECONDS`` between claims stands for the wait for the next request; without it one
 process re-takes the write lock before SQLite's busy handler wakes the other.
@@ -17,7 +19,7 @@ import orjson
 from pbm_engine.engine import Engine
 from pbm_engine.processor import Processor
 from pbm_engine.sources.loader import load_sample_book
-from pbm_engine.store.sqlite import SqliteStore
+from pbm_engine.store import open_store
 
 from .claims import PPO_FAMILY, claim
 
@@ -26,7 +28,7 @@ def main(argv: list[str]) -> int:
     path, prefix, count = argv[0], argv[1], int(argv[2])
     start_at = float(argv[3]) if len(argv) > 3 else 0.0
     pause = float(argv[4]) if len(argv) > 4 else 0.0
-    processor = Processor(Engine(load_sample_book()), SqliteStore(path, verify=False))
+    processor = Processor(Engine(load_sample_book()), open_store(path, verify=False))
     while time.time() < start_at:
         time.sleep(0.001)
     out = sys.stdout

@@ -42,7 +42,9 @@ __all__ = [
 ]
 
 FORMATS = ("jsonl", "csv", "parquet")
+"""Output formats a reprocessing run writes."""
 ROW_GROUP = 65_536
+"""Rows per Parquet row group."""
 _PART_BATCH = 8_192
 
 RESULT_COLUMNS = (
@@ -64,6 +66,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "results": RESULT_COLUMNS, "changes": CHANGE_COLUMNS, "errors": ERROR_COLUMNS,
     "accumulators": ACC_COLUMNS,
 }
+"""Output table name -> its columns, in order."""
 _INT_COLUMNS = frozenset({"input", "line", "fill_number", "tier"})
 
 

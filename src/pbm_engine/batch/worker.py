@@ -90,12 +90,10 @@ def cached_book(path: str) -> Book:
     """The book at ``path``, loaded once per process."""
     book = _BOOKS.get(path)
     if book is None:
-        import gc
+        from pbm_engine.sources.compiled import load_book
 
-        from pbm_engine.sources.loader import load_book
-
+        # compiled once, read by every worker; frozen out of the collector's way
         book = _BOOKS[path] = load_book(path)
-        gc.freeze()  # long-lived reference data out of the collector's way
     return book
 
 

@@ -14,7 +14,7 @@ from pbm_engine.benefit.costshare import compute, remaining
 from pbm_engine.benefit.plan import CostShareRule, Plan
 from pbm_engine.claim import Claim
 from pbm_engine.codes import Reject
-from pbm_engine.eligibility.members import Member, Registry
+from pbm_engine.eligibility.members import Eligibility, Member
 from pbm_engine.formulary.model import Drug, Formulary
 from pbm_engine.money import Cents, fmt
 from pbm_engine.pricing.claim_price import PricedClaim
@@ -53,13 +53,17 @@ class CommercialBenefit:
     data_errors: tuple[type[Exception], ...] = ()
     year: int | None = None
 
-    def __init__(self, plan: Plan, formulary: Formulary, registry: Registry) -> None:
+    def __init__(self, plan: Plan, formulary: Formulary, registry: Eligibility) -> None:
         self.plan = plan
         self.plan_id = plan.plan_id
         self.edits = plan
         self.formulary = formulary
         self.network_id = plan.network_id
         self.registry = registry
+
+    def data_reject(self, exc: Exception) -> tuple[str, str]:
+        """Not used: a commercial plan's data problems are configuration errors that raise."""
+        return Reject.CLAIM_NOT_PROCESSED, str(exc)
 
     def describe_member(self, member: Member) -> str:
         """The trace line naming the member and plan."""

@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pbm_engine.benefit.plan import CostShareRule, Limit
 from pbm_engine.money import RATE_SCALE, Cents, div_round
 
+__all__ = ["CostShare", "compute", "remaining"]
+
 
 @dataclass(frozen=True, slots=True)
 class CostShare:

@@ -12,30 +12,37 @@ import datetime as dt
 import sys
 from typing import TYPE_CHECKING, Any
 
+from pbm_engine.cli.openers import load_book_arg, open_store
+from pbm_engine.cli.paths import input_file, parse_date
 from pbm_engine.cli.textio import print_table
+from pbm_engine.errors import UsageError
 from pbm_engine.money import fmt
-from pbm_engine.sources.loader import load_book, sample_book_path
+from pbm_engine.sources.paths import sample_book_path
 
 if TYPE_CHECKING:
     from pbm_engine.eligibility.members import Member
     from pbm_engine.portal.views import Portal
-    from pbm_engine.store.sqlite import SqliteStore
+    from pbm_engine.store.base import Store
+
+__all__ = ["register"]
 
 
-def _open_db(args: argparse.Namespace) -> SqliteStore:
-    from pbm_engine.store.sqlite import SqliteStore
-
-    return SqliteStore(args.db, create=False)
+def _open_db(args: argparse.Namespace, *, readonly: bool = False) -> Store:
+    """The --db store (a SQLite file or a ``postgresql://`` URL): it must exist; queries open
+    a SQLite file read-only (no write access needed)."""
+    return open_store(args.db, "--db", create=False, readonly=readonly)
 
 
 def cmd_reverse(args: argparse.Namespace) -> int:
     from pbm_engine.engine import Engine
     from pbm_engine.processor import Processor
 
-    engine = Engine(load_book(args.book))
+    day = parse_date(args.date, "--date")
+    book_path = input_file(args.book, "--book")
     request = {"transaction_code": "B2", "pharmacy_id": args.pharmacy, "rx_number": args.rx,
-               "fill_number": args.fill, "date_of_service": args.date,
+               "fill_number": args.fill, "date_of_service": str(day),
                "cardholder_id": args.cardholder or "-"}
+    engine = Engine(load_book_arg(book_path))
     store = _open_db(args)
     try:
         result = Processor(engine, store).submit(request)
@@ -49,19 +56,23 @@ def cmd_reverse(args: argparse.Namespace) -> int:
 
 def _members(portal: Portal, args: argparse.Namespace) -> list[Member]:
     """The member named by --person, or the whole family of the cardholder."""
-    member = portal.member(cardholder_id=args.cardholder, person_code=args.person or "001")
+    try:
+        member = portal.member(cardholder_id=args.cardholder,
+                               person_code=(args.person or "001").zfill(3))
+    except UsageError as exc:
+        raise UsageError(f"{exc} (CARDHOLDER{', --person' if args.person else ''})") from None
     return [member] if args.person else portal.family(member)
 
 
 def cmd_accumulators(args: argparse.Namespace) -> int:
     from pbm_engine.portal.views import Portal
 
-    book = load_book(args.book)
-    store = _open_db(args)
+    day = parse_date(args.date, "--date") or dt.date.today()
+    book = load_book_arg(input_file(args.book, "--book"))
+    store = _open_db(args, readonly=True)
     try:
         portal = Portal(book, store)
         members = _members(portal, args)
-        day = dt.date.fromisoformat(args.date) if args.date else dt.date.today()
         summaries = [portal.accumulators(m, as_of=day) for m in members]
     finally:
         store.close()
@@ -87,15 +98,15 @@ def cmd_accumulators(args: argparse.Namespace) -> int:
 def cmd_history(args: argparse.Namespace) -> int:
     from pbm_engine.portal.views import Portal
 
-    book = load_book(args.book)
-    store = _open_db(args)
+    book = load_book_arg(input_file(args.book, "--book"))
+    store = _open_db(args, readonly=True)
     try:
         portal = Portal(book, store)
         members = _members(portal, args)
         items = [item for m in members for item in portal.history(m)]
     finally:
         store.close()
-    items.sort(key=lambda i: i.entry_id)
+    items.sort(key=lambda i: (i.date_of_service, i.entry_id))  # oldest first, as documented
     header = ("entry", "member", "date", "kind", "pharmacy", "rx/fill", "drug", "status",
               "patient", "plan", "ded", "oop")
     rows = [(str(i.entry_id), i.member_id, i.date_of_service.isoformat(), i.kind,
@@ -117,7 +128,7 @@ def _opt(cents: int | None) -> str:
 def register(sub: Any) -> None:
     """Add ``reverse``, ``accumulators`` and ``history`` to the ``pbm`` parser."""
     rev = sub.add_parser("reverse", help="reverse (B2) a paid claim in a store")
-    rev.add_argument("--db", required=True, help="SQLite store")
+    rev.add_argument("--db", required=True, help="SQLite file or postgresql:// URL")
     rev.add_argument("--pharmacy", required=True, help="pharmacy id (201-B1)")
     rev.add_argument("--rx", required=True, help="Rx number (402-D2)")
     rev.add_argument("--fill", type=int, default=0, help="fill number (403-D3)")
@@ -132,7 +143,7 @@ def register(sub: Any) -> None:
         cmd = sub.add_parser(name, help=text)
         cmd.add_argument("cardholder", help="cardholder id (302-C2)")
         cmd.add_argument("--person", help="person code (default: the whole family)")
-        cmd.add_argument("--db", required=True, help="SQLite store")
+        cmd.add_argument("--db", required=True, help="SQLite file or postgresql:// URL")
         cmd.add_argument("--book", default=str(sample_book_path()), help="book file")
         if name == "accumulators":
             cmd.add_argument("--date", help="as of this date (default: today)")

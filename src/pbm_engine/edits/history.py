@@ -14,6 +14,16 @@ from pbm_engine.accumulators import Fill
 from pbm_engine.formulary.model import Drug, QuantityLimit
 from pbm_engine.policy import DurPolicy
 
+__all__ = [
+    "DurFinding",
+    "dur_findings",
+    "keys_of_drug",
+    "keys_of_fill",
+    "on_hand",
+    "quantity_in_window",
+    "quantity_window",
+]
+
 
 @dataclass(frozen=True, slots=True)
 class DurFinding:
@@ -26,6 +36,7 @@ class DurFinding:
 
 
 def keys_of_drug(drug: Drug) -> frozenset[str]:
+    """The keys a drug matches in DUR screens: its groups, NDC, therapy key and TE group."""
     keys = set(drug.groups) | {drug.ndc, drug.therapy_key}
     if drug.te_group:
         keys.add(drug.te_group)
@@ -33,6 +44,7 @@ def keys_of_drug(drug: Drug) -> frozenset[str]:
 
 
 def keys_of_fill(fill: Fill) -> frozenset[str]:
+    """The keys a past fill matches in DUR screens: its groups, NDC and therapy key."""
     return fill.groups | {fill.ndc, fill.therapy_key}
 
 
@@ -59,8 +71,10 @@ def dur_findings(policy: DurPolicy, drug: Drug, day: dt.date, fills: Iterable[Fi
     mine = keys_of_drug(drug)
     dup_groups = policy.duplication_groups & drug.groups
     found: list[DurFinding] = []
+    therapy = drug.therapy_key
     for fill in fills:
-        if not on_hand(fill, day) or fill.therapy_key == drug.therapy_key:
+        held = (day - fill.date_of_service).days  # on hand: 0 <= held < days supply
+        if held < 0 or held >= fill.days_supply or fill.therapy_key == therapy:
             continue  # a refill of the same therapy is refill-too-soon's business
         theirs = keys_of_fill(fill)
         shared = dup_groups & fill.groups

@@ -14,12 +14,14 @@ from pbm_engine.accumulators import Fill, HistoryView
 from pbm_engine.claim import Claim
 from pbm_engine.codes import Reject
 from pbm_engine.edits.history import dur_findings, quantity_in_window, quantity_window
-from pbm_engine.eligibility.members import Member, PriorAuth, Registry, age_on
+from pbm_engine.eligibility.members import Eligibility, Member, PriorAuth, age_on
 from pbm_engine.formulary.model import Coverage, Drug, Formulary
 from pbm_engine.money import RATE_SCALE
 from pbm_engine.policy import Daw0Policy, EditPolicy
 from pbm_engine.result import DurResponse
 from pbm_engine.trace import Trace
+
+__all__ = ["LOOKBACK_DAYS", "prior_auth", "same_claim", "um_edits"]
 
 LOOKBACK_DAYS = 400
 """Days of history read for refill too soon and DUR."""
@@ -35,14 +37,26 @@ def same_claim(fill: Fill, claim: Claim) -> bool:
     )
 
 
+def lookback_days(claim: Claim, drug: Drug) -> int:
+    """Days before the date of service the history edits of this claim read (the widest of
+    refill too soon and DUR, step therapy and the quantity-limit window)."""
+    days = LOOKBACK_DAYS
+    if drug.step_therapy is not None:
+        days = max(days, drug.step_therapy.lookback_days)
+    if drug.quantity_limit is not None:
+        days = max(days, quantity_window(drug.quantity_limit, claim.days_supply)[0] - 1)
+    return days
+
+
 def prior_auth(
-    registry: Registry,
+    registry: Eligibility,
     claim: Claim,
     member: Member,
     drug: Drug,
     rejects: list[tuple[str, str]],
     t: Trace,
 ) -> PriorAuth | None:
+    """The PA on file that covers the claim; rejects 75 when the drug needs one and none does."""
     if claim.pa_number:
         pa = registry.find_prior_auth(member, drug, claim.date_of_service, claim.pa_number)
         if pa is None and drug.pa_required:
@@ -185,13 +199,11 @@ def _dur(
     """Therapeutic duplication and drug-drug interactions (reject 88 unless overridden by
     a submitted DUR/PPS triple with the same reason and a "filled" result code)."""
     dos = claim.date_of_service
-    fills = [
-        f
-        for f in history.fills(member.member_id, dos - dt.timedelta(days=LOOKBACK_DAYS), dos)
-        if not same_claim(f, claim)
-    ]
+    fills = history.fills(member.member_id, dos - dt.timedelta(days=LOOKBACK_DAYS), dos)
     out = []
     for finding in dur_findings(plan.dur, drug, dos, fills):
+        if same_claim(finding.fill, claim):
+            continue  # the claim itself (a rebill or duplicate), not an earlier fill
         overridden = any(
             o.reason == finding.reason and o.result in plan.dur.override_results
             for o in claim.dur_overrides

@@ -38,6 +38,26 @@ from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+__all__ = [
+    "ABBREVIATIONS",
+    "BUNDLED_ORANGE_BOOK",
+    "FORM_WORDS",
+    "HEADER",
+    "PRE_1982",
+    "PRODUCT_TYPES",
+    "RELEASE_WORDS",
+    "ObProduct",
+    "OrangeBook",
+    "ParsedDescription",
+    "TeGroup",
+    "TeMatch",
+    "build_te_groups",
+    "load_products",
+    "normalize_strength",
+    "parse_description",
+    "parse_products",
+]
+
 BUNDLED_ORANGE_BOOK = (
     Path(__file__).resolve().parent.parent / "data" / "orange_book" / "products.txt"
 )
@@ -59,8 +79,11 @@ HEADER = (
     "Type",
     "Applicant_Full_Name",
 )
+"""The columns of the Orange Book ``products.txt`` file, in order."""
 PRE_1982 = "Approved Prior to Jan 1, 1982"
+"""The approval-date text of products approved before 1982."""
 PRODUCT_TYPES = frozenset({"RX", "OTC", "DISCN"})
+"""Orange Book product types: prescription, over the counter, discontinued."""
 
 
 @dataclass(frozen=True, slots=True)

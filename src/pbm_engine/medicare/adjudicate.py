@@ -27,7 +27,9 @@ How the PDE amounts map onto the result (integer cents):
   that skip the deductible and for full-subsidy LIS enrollees, who pay a copay); the rest of
   ``patient_pay`` is ``copay_amount`` when the cost sharing is a copay (an LIS copay, or a
   copay cell of the plan's design), else ``coinsurance_amount``;
-* ``delta`` = ``Totals(troop=TrOOP delta, gross_drug_cost=gross, plan_paid=plan_pay)``.
+* ``delta`` = ``Totals(troop=TrOOP delta, gross_drug_cost=gross, plan_paid=plan_pay,
+  oop=patient_pay)``: TrOOP stops at the OOP threshold, ``oop`` is the enrollee's whole
+  out-of-pocket for the year (catastrophic cost sharing included).
 
 LIS levels (``Member.lis_level``, case-insensitive; ``-`` and spaces read as ``_``): empty,
 ``none``, ``no``, ``0`` -> no subsidy; ``institutional``, ``hcbs`` or CMS copay level ``3``;
@@ -51,7 +53,7 @@ from pbm_engine.claim import Claim
 from pbm_engine.codes import Reject
 from pbm_engine.eligibility.members import Member
 from pbm_engine.formulary.model import Coverage, Drug, Formulary
-from pbm_engine.medicare.design import CoverageLevel, DesignLookupError
+from pbm_engine.medicare.design import BenefitDesign, Channel, CoverageLevel, DesignLookupError
 from pbm_engine.medicare.parameters import LisLevel
 from pbm_engine.medicare.pde import build_pde
 from pbm_engine.medicare.phases import (
@@ -98,7 +100,7 @@ def lis_level_of(text: str | None, year: int) -> LisLevel | None:
 class PartDBenefit:
     """A Part D plan's benefit, for the engine's pipeline (see ``engine.Benefit``)."""
 
-    __slots__ = ("edits", "formulary", "network_id", "plan", "plan_id", "year")
+    __slots__ = ("_copay", "edits", "formulary", "network_id", "plan", "plan_id", "year")
 
     data_errors: tuple[type[Exception], ...] = (ValueError, LookupError)
 
@@ -109,6 +111,13 @@ class PartDBenefit:
         self.formulary: Formulary = plan.formulary
         self.network_id = plan.network_id
         self.year: int | None = plan.year
+        # (design tier, design channel, days supply) -> whether the cell is a copay
+        self._copay: dict[tuple[int, Channel, int], bool] = {}
+
+    def data_reject(self, exc: Exception) -> tuple[str, str]:
+        """A data problem (a design without a cell for the drug, an LIS level absent in the
+        year) rejects the claim 85 with the reason."""
+        return Reject.CLAIM_NOT_PROCESSED, f"Part D: {exc}"
 
     def describe_member(self, member: Member) -> str:
         """The trace line naming the member and plan."""
@@ -168,7 +177,21 @@ class PartDBenefit:
             for portion in split.portions:
                 t(f"phase {portion.phase.value}: gross {fmt(portion.gross)}, cost share "
                   f"{fmt(portion.cost_share)}, discount {fmt(portion.discount)}")
-        return _share(plan, claim, drug, split, lis, t, year_start)
+        return _share(plan, drug, split, lis, self._is_copay(drug, claim, lis), t, year_start)
+
+    def _is_copay(self, drug: Drug, claim: Claim, lis: LisLevel | None) -> bool:
+        """Whether the enrollee's cost sharing is a copay (LIS, or a copay cell)."""
+        if lis is not None and lis is not LisLevel.PARTIAL:
+            return True
+        plan = self.plan
+        if plan.design.standard:
+            return False
+        tier = plan.design_tier(drug)
+        key = (tier, plan.design_channel(claim.channel, tier), claim.days_supply)
+        found = self._copay.get(key)
+        if found is None:
+            found = self._copay[key] = _copay_cell(plan.design, *key)
+        return found
 
 
 def _part_d_reject(code: str, message: str, drug: Drug) -> tuple[str, str]:
@@ -181,22 +204,17 @@ def _part_d_reject(code: str, message: str, drug: Drug) -> tuple[str, str]:
     return code, message
 
 
-def _is_copay(plan: PartDPlan, drug: Drug, tier: int, claim: Claim,
-              lis: LisLevel | None) -> bool:
-    if lis is not None and lis is not LisLevel.PARTIAL:
-        return True
-    if plan.design.standard:
-        return False
+def _copay_cell(design: BenefitDesign, tier: int, channel: Channel, days_supply: int) -> bool:
+    """Whether the initial-coverage cell of a fill is a copay (False when it has none)."""
     try:
-        cell = plan.design.lookup(tier, CoverageLevel.INITIAL,
-                                  plan.design_channel(claim.channel, tier), claim.days_supply)
+        cell = design.lookup(tier, CoverageLevel.INITIAL, channel, days_supply)
     except DesignLookupError:
         return False
     return cell is not None and cell.copay is not None
 
 
-def _share(plan: PartDPlan, claim: Claim, drug: Drug, split: PhaseResult,
-           lis: LisLevel | None, t: Trace, year_start: dt.date) -> Share:
+def _share(plan: PartDPlan, drug: Drug, split: PhaseResult, lis: LisLevel | None,
+           is_copay: bool, t: Trace, year_start: dt.date) -> Share:
     params, design = plan.parameters, plan.design
     pde = build_pde(split)
     tier = plan.design_tier(drug)
@@ -209,7 +227,7 @@ def _share(plan: PartDPlan, claim: Claim, drug: Drug, split: PhaseResult,
                                          if p.phase is BenefitPhase.DEDUCTIBLE)
     deductible = min(in_deductible, enrollee)
     rest = enrollee - deductible
-    copay, coins = (rest, 0) if _is_copay(plan, drug, tier, claim, lis) else (0, rest)
+    copay, coins = (rest, 0) if is_copay else (0, rest)
     plan_pay = split.covered_plan_paid + split.non_covered_plan_paid + split.plro
 
     plan_deductible = params.deductible if design.deductible is None else design.deductible
@@ -232,7 +250,7 @@ def _share(plan: PartDPlan, claim: Claim, drug: Drug, split: PhaseResult,
         remaining_deductible=remaining_deductible,
         remaining_oop=max(0, params.oop_threshold - split.troop_after),
         plan_year=year_start,
-        delta=Totals(plan_paid=plan_pay, troop=split.troop_delta,
+        delta=Totals(oop=enrollee, plan_paid=plan_pay, troop=split.troop_delta,
                      gross_drug_cost=split.gross_drug_cost),
         part_d=pde,
         extra=_PartDExtra(plan.year, split, lis, enrollee),

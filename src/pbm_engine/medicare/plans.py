@@ -42,11 +42,8 @@ from pbm_engine.medicare.parameters import PartDParameters
 from pbm_engine.medicare.phases import (
     PartDPolicy,
 )
-from pbm_engine.medicare.spuf import (
-    DaysSupplyCode,
-    PlanKey,
-    SpufPlan,
-)
+from pbm_engine.medicare.spuf import Channel as SpufChannel
+from pbm_engine.medicare.spuf import DaysSupplyCode, InsulinKey, PlanKey, SpufPlan
 from pbm_engine.money import to_rate
 from pbm_engine.policy import Daw0Policy, DawPolicy
 
@@ -77,6 +74,7 @@ CHANNEL_ORDER = {
         ClaimChannel.SPECIALTY: (Channel.RETAIL_NONPREF, Channel.RETAIL_PREF),
     },
 }
+"""Per pharmacy kind, the SPUF cost-share channels a claim channel tries, in order."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,9 +199,9 @@ def spuf_design(spuf: SpufPlan) -> tuple[BenefitDesign, bool]:
     insulin = False
     for tier in spuf.tiers:
         for code in DaysSupplyCode:
-            for channel in Channel:
-                found = spuf.insulin_cells.get((tier, code, channel)) or \
-                    spuf.insulin_cells.get((None, code, channel))
+            for channel in SpufChannel:
+                found = spuf.insulin_cells.get(InsulinKey(tier, code, channel)) or \
+                    spuf.insulin_cells.get(InsulinKey(None, code, channel))
                 if found is None or not found.offered:
                     continue
                 if found.copay is not None and found.coinsurance is not None:

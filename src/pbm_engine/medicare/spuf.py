@@ -71,6 +71,7 @@ __all__ = [
 ]
 
 SpufFormat = Literal["pipe", "csv"]
+"""How a SPUF file is delimited: ``pipe`` (CMS releases) or ``csv``."""
 
 BUNDLED_SPUF_DIR = Path(__file__).resolve().parent.parent / "data" / "cms_spuf_2026q2"
 """The bundled 2026Q2 sample (four contracts, CSV form)."""

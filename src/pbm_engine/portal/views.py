@@ -1,9 +1,11 @@
 """Member portal queries: what is met and what is left, and claim history.  Read-only.
 
-Works on any :class:`~pbm_engine.store.base.Store` (memory or SQLite).  "Met as of a date" is
-the sum of the surviving ledger entries of the plan year with a date of service on or before
-that date (a carry-in counts from the first day of the plan year); with no date given it is
-what the accumulator rows hold now.  What is left follows the plan's rules through
+Works on any :class:`~pbm_engine.store.base.Store` (memory, SQLite, PostgreSQL).  "Met as of a
+date" is what the accumulator rows hold less the family's surviving entries of that plan year
+dated after it (one indexed query, never a scan of other years), i.e. the sum of the surviving
+ledger entries of the plan year with a date of service on or before that date (a carry-in
+counts from the first day of the plan year); with no date given it is what the accumulator rows
+hold now.  What is left follows the plan's rules through
 :func:`pbm_engine.costshare.remaining`: embedded limits stop at the individual or the family
 amount, whichever comes first; aggregate limits at the family amount (and any per-person cap).
 """
@@ -18,11 +20,11 @@ from pbm_engine.accumulators import Totals
 from pbm_engine.benefit.costshare import remaining
 from pbm_engine.benefit.plan import Limit, Plan
 from pbm_engine.book import Book
-from pbm_engine.eligibility.members import Member
+from pbm_engine.eligibility.members import Eligibility, Member
 from pbm_engine.errors import UsageError
 from pbm_engine.money import Cents
 from pbm_engine.processor import is_carry_in
-from pbm_engine.store.base import LedgerEntry, Store
+from pbm_engine.store.base import Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,19 +89,20 @@ class HistoryItem:
 
 
 class Portal:
-    """Read-only member queries over a book and a store."""
+    """Read-only member queries over a book and a store.  Members come from the store when it
+    holds any (an imported eligibility file), else from the book; every lookup is by index."""
 
     def __init__(self, book: Book, store: Store) -> None:
         self.book = book
         self.store = store
+        self.members: Eligibility = store if store.has_members() else book.registry
 
     def member(self, member_id: str | None = None, *, cardholder_id: str | None = None,
                person_code: str = "001") -> Member:
         """Find a member by member id (``PPO1001-002``) or cardholder id and person code."""
-        registry = self.book.registry
+        registry = self.members
         if member_id is not None:
-            found = next((m for m in registry.members.values() if m.member_id == member_id),
-                         None)
+            found = registry.member_by_id(member_id)
         elif cardholder_id is not None:
             found = registry.get(cardholder_id, person_code.zfill(3))
         else:
@@ -111,8 +114,7 @@ class Portal:
 
     def family(self, member: Member) -> list[Member]:
         """Everyone in the member's family, by person code."""
-        return sorted((m for m in self.book.registry.members.values()
-                       if m.family_id == member.family_id), key=lambda m: m.person_code)
+        return self.members.family(member.family_id)
 
     def accumulators(self, member: Member, as_of: dt.date | None = None,
                      plan_year_of: dt.date | None = None) -> AccumulatorSummary:
@@ -131,13 +133,12 @@ class Portal:
             state = store.state(plan.plan_id, year, member.member_id, member.family_id)
             mine, family = state.member, state.family
             if as_of is not None:
-                for m in self.family(member):
-                    for e in store.entries(m.member_id):
-                        if _counts_after(e, plan.plan_id, year, as_of):
-                            family = family.plus(e.delta.negated())
-                            if m.member_id == member.member_id:
-                                mine = mine.plus(e.delta.negated())
-        covered = self.book.registry.family_coverage(member)
+                later = store.family_activity_after(plan.plan_id, year, member.family_id, as_of)
+                for member_id, delta in later.items():
+                    family = family.plus(delta.negated())
+                    if member_id == member.member_id:
+                        mine = mine.plus(delta.negated())
+        covered = self.members.family_coverage(member)
         return AccumulatorSummary(
             member_id=member.member_id, family_id=member.family_id, plan_id=plan.plan_id,
             plan_year=year, as_of=as_of, family_coverage=covered, member=mine, family=family,
@@ -174,12 +175,6 @@ def _snapshot(store: Store) -> AbstractContextManager[None]:
     """A consistent read: a read-only snapshot where the store offers one, else its lock."""
     snapshot = getattr(store, "snapshot", None)
     return snapshot() if snapshot is not None else store.transaction()
-
-
-def _counts_after(e: LedgerEntry, plan_id: str, year: dt.date, as_of: dt.date) -> bool:
-    """An active entry of the plan year dated after ``as_of`` (excluded from "as of")."""
-    return (e.reversed_on is None and e.plan_id == plan_id and e.year_start == year
-            and e.key.date_of_service > as_of)
 
 
 def _status(limit: Limit | None, member_met: Cents, family_met: Cents, family_coverage: bool

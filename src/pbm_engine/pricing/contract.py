@@ -16,6 +16,8 @@ from pbm_engine.codes import Basis, Channel
 from pbm_engine.money import QTY_SCALE, RATE_SCALE, Cents, div_round, fmt, fmt_rate
 from pbm_engine.pricing.prices import PricePoint
 
+__all__ = ["Arm", "ContractTerms", "Network", "cheapest", "contract_arms", "describe", "lesser_of"]
+
 _PRICE_TO_CENTS = 1000 * QTY_SCALE  # unit price (1e-5 $) x qty (1e-3) -> cents
 
 
@@ -126,4 +128,5 @@ def lesser_of(
 
 
 def describe(arm: Arm) -> str:
+    """One line for a trace: the arm's label, ingredient, fee and total."""
     return f"{arm.label}: {fmt(arm.ingredient)} + fee {fmt(arm.fee)} = {fmt(arm.total)}"

@@ -16,9 +16,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 from pbm_engine.money import to_price
+
+__all__ = ["BUNDLED_NADAC", "PRICING_UNITS", "NadacRow", "iter_nadac", "load_nadac"]
 
 BUNDLED_NADAC = (
     Path(__file__).resolve().parent.parent / "data" / "nadac" / "nadac_2026-04-29_sample_rows.csv"
@@ -26,6 +28,7 @@ BUNDLED_NADAC = (
 """The NADAC extract shipped with the package (a partial file; see ``data/README.md``)."""
 
 PRICING_UNITS = frozenset({"EA", "ML", "GM"})
+"""NADAC pricing units: each, millilitre, gram."""
 
 # Canonical column key -> attribute it feeds.  Keys are normalised header names.
 _COLUMNS = {
@@ -194,7 +197,7 @@ def load_nadac(path_or_file: str | Path | IO[str] | IO[bytes] = BUNDLED_NADAC) -
     name = str(getattr(path_or_file, "name", "<stream>"))
     stream = path_or_file
     if isinstance(stream, (io.RawIOBase, io.BufferedIOBase)) or "b" in getattr(stream, "mode", ""):
-        wrapper = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")  # type: ignore[arg-type]
+        wrapper = io.TextIOWrapper(cast(IO[bytes], stream), encoding="utf-8-sig", newline="")
         try:
             return list(iter_nadac(wrapper, name))
         finally:

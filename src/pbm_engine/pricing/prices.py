@@ -7,6 +7,8 @@ import datetime as dt
 import itertools
 from dataclasses import dataclass, field
 
+__all__ = ["NadacPoint", "PriceIndex", "PricePoint"]
+
 
 @dataclass(frozen=True, slots=True)
 class PricePoint:
@@ -86,6 +88,10 @@ class PriceIndex:
 
     def known(self, ndc: str) -> bool:
         return ndc in self._points or ndc in self._nadac
+
+    def listed_ndcs(self) -> set[str]:
+        """NDCs with a price row of their own (NADAC, which covers the market, not counted)."""
+        return set(self._points)
 
     def ndcs(self) -> set[str]:
         return set(self._points) | set(self._nadac)

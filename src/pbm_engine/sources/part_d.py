@@ -97,8 +97,10 @@ def _load_one(spec: Mapping[str, Any], base: Path, book: Book) -> PartDPlan:
     if pharmacy not in CHANNEL_ORDER:
         raise ValueError(f"pharmacy: {pharmacy!r} is not preferred or non_preferred")
     formulary_id = f"CMS-{spuf.formulary_id}"
-    formulary = book.formularies.get(formulary_id)
-    if formulary is None:
+    found = book.formularies.get(formulary_id)
+    if found is not None:
+        formulary = found
+    else:
         formulary = _spuf_formulary(formulary_id, spuf, master, book)
         book.formularies[formulary_id] = formulary
     design, insulin = spuf_design(spuf)
@@ -187,7 +189,7 @@ def _spuf_formulary(formulary_id: str, spuf: SpufPlan, master: Formulary | None,
             ql = QuantityLimit(entry.quantity_limit_amount, entry.quantity_limit_days)
         step = None
         if entry.step_therapy:
-            prerequisites = frozenset()
+            prerequisites: frozenset[str] = frozenset()
             if known is not None:
                 prerequisites = (known.step_therapy.prerequisites if known.step_therapy
                                  else known.groups)
@@ -208,6 +210,7 @@ def _spuf_formulary(formulary_id: str, spuf: SpufPlan, master: Formulary | None,
             min_age=known.min_age if known else None,
             max_age=known.max_age if known else None,
             gender=known.gender if known else None,
+            therapeutic_class=known.therapeutic_class if known else None,
         ))
     if master is not None:
         for drug in master.drugs.values():

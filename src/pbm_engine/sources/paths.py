@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib import resources
 from pathlib import Path
 
-__all__ = ["resolve"]
+__all__ = ["resolve", "sample_book_path"]
 
 
 def resolve(ref: str, base: Path) -> Path:
@@ -14,3 +14,8 @@ def resolve(ref: str, base: Path) -> Path:
         return Path(str(resources.files("pbm_engine") / "data" / ref[4:]))
     path = Path(ref)
     return path if path.is_absolute() else base / path
+
+
+def sample_book_path() -> Path:
+    """The bundled sample book (plans, formulary, prices, members)."""
+    return Path(str(resources.files("pbm_engine") / "data" / "sample" / "book.yaml"))

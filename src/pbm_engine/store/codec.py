@@ -18,9 +18,19 @@ import orjson
 
 from pbm_engine.accumulators import Totals
 from pbm_engine.codes import Status, Transaction
+from pbm_engine.eligibility.members import CoveragePeriod
 from pbm_engine.errors import StoreError
 from pbm_engine.money import QTY_SCALE, Cents, fmt, fmt_scaled, to_cents, to_qty
 from pbm_engine.result import Alternative, ClaimResult, DurResponse, RejectInfo
+
+__all__ = [
+    "dumps",
+    "loads",
+    "result_from_dict",
+    "result_to_dict",
+    "totals_from_dict",
+    "totals_to_dict",
+]
 
 MONEY_FIELDS = (
     "ingredient_cost_paid", "dispensing_fee_paid", "total_price", "patient_pay", "plan_pay",
@@ -69,10 +79,11 @@ def result_from_dict(data: Mapping[str, Any]) -> ClaimResult:
     for name in OPTIONAL_MONEY_FIELDS:
         money[name] = _cents_or_none(get(name))
     delta = get("accumulator_delta")
+    text: dict[str, Any] = {name: get(name) or "" for name in _TEXT_FIELDS}
     return ClaimResult(
         status=Status(data["status"]),
         transaction=Transaction(data["transaction_code"]),
-        **{name: get(name) or "" for name in _TEXT_FIELDS},
+        **text,
         fill_number=int(get("fill_number") or 0),
         date_of_service=_date(get("date_of_service")),
         tier=get("tier"),
@@ -110,10 +121,12 @@ def loads(text: str | bytes) -> ClaimResult:
 
 
 def totals_to_dict(totals: Totals) -> dict[str, str]:
+    """Accumulator totals as dollar strings by field name."""
     return {name: fmt(getattr(totals, name)) for name in TOTALS_FIELDS}
 
 
 def totals_from_dict(data: Mapping[str, Any]) -> Totals:
+    """Accumulator totals from :func:`totals_to_dict` data (missing fields are 0)."""
     return Totals(*(to_cents(data.get(name) or "0") for name in TOTALS_FIELDS))
 
 
@@ -131,3 +144,21 @@ def _iso(day: dt.date | None) -> str | None:
 
 def _date(value: Any) -> dt.date | None:
     return dt.date.fromisoformat(value) if value else None
+
+
+# -- members ----------------------------------------------------------------------------------
+
+def coverage_dumps(periods: tuple[CoveragePeriod, ...]) -> str:
+    """The stored text of a member's coverage periods: a JSON list of
+    ``[start, end or null, terminated 0/1, plan id]``."""
+    return orjson.dumps([[p.start.isoformat(), _iso(p.end), int(p.terminated), p.plan_id]
+                         for p in periods]).decode()
+
+
+def coverage_loads(text: str | bytes) -> tuple[CoveragePeriod, ...]:
+    """Coverage periods from :func:`coverage_dumps` text; damage raises :class:`StoreError`."""
+    try:
+        return tuple(CoveragePeriod(dt.date.fromisoformat(s), _date(e), bool(t), plan)
+                     for s, e, t, plan in orjson.loads(text))
+    except (orjson.JSONDecodeError, TypeError, ValueError) as exc:
+        raise StoreError(f"stored coverage periods are damaged: {exc}") from None

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+__all__ = ["LATEST", "MIGRATIONS", "Migration"]
+
 
 @dataclass(frozen=True, slots=True)
 class Migration:
@@ -77,6 +79,44 @@ MIGRATIONS: tuple[Migration, ...] = (
             ON ledger (pharmacy_id, rx_number, fill_number, date_of_service)
             WHERE status = 'active'""",
     )),
+    Migration(3, "members, coverage and prior authorizations; history and family indexes", (
+        # coverage: JSON list of [start, end or null, terminated 0/1, plan_id] (store.codec)
+        """CREATE TABLE members (
+            cardholder_id TEXT NOT NULL,
+            person_code TEXT NOT NULL,
+            member_id TEXT NOT NULL UNIQUE,
+            family_id TEXT NOT NULL,
+            plan_id TEXT NOT NULL,
+            date_of_birth TEXT,
+            gender INTEGER NOT NULL DEFAULT 0,
+            relationship TEXT NOT NULL DEFAULT '',
+            lis_level TEXT,
+            first_name TEXT NOT NULL DEFAULT '',
+            last_name TEXT NOT NULL DEFAULT '',
+            coverage TEXT NOT NULL,
+            PRIMARY KEY (cardholder_id, person_code))""",
+        "CREATE INDEX members_family ON members (family_id, person_code)",
+        """CREATE TABLE prior_auths (
+            member_id TEXT NOT NULL,
+            number TEXT NOT NULL,
+            start_date TEXT NOT NULL,
+            end_date TEXT NOT NULL,
+            ndc TEXT,
+            te_group TEXT,
+            drug_group TEXT,
+            rxcui TEXT,
+            bypasses TEXT NOT NULL DEFAULT '',
+            PRIMARY KEY (member_id, number))""",
+        # one claim's history window: entry ids straight from the index (decoded fills cached)
+        # (status and fill_ndc are columns too so the index covers the query: no table reads)
+        """CREATE INDEX ledger_member_window ON ledger (member_id, fill_date, status, fill_ndc)
+            WHERE status = 'active' AND fill_ndc != ''""",
+        # the portal's "as of": one family's entries of one plan year after a date
+        """CREATE INDEX ledger_family_year
+            ON ledger (family_id, plan_id, year_start, date_of_service)""",
+    )),
 )
+"""The schema migrations, oldest first."""
 
 LATEST = MIGRATIONS[-1].version
+"""The schema version of the newest migration."""
