@@ -45,6 +45,7 @@ FORMATS = ("jsonl", "csv", "parquet")
 """Output formats a reprocessing run writes."""
 ROW_GROUP = 65_536
 """Rows per Parquet row group."""
+_PART_BATCH = 8_192
 
 RESULT_COLUMNS = (
     "input", "line", "status", "transaction_code", "cardholder_id", "person_code", "plan_id",
@@ -207,7 +208,7 @@ class PartWriter:
             self._csv.writerow([_cell(row.get(c)) for c in self.columns])
         else:
             self.rows.append(row)
-            if len(self.rows) >= ROW_GROUP:
+            if len(self.rows) >= _PART_BATCH:  # parts are re-cut when assembled
                 self._flush_parquet()
 
     def _flush_parquet(self) -> None:
