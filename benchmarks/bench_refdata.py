@@ -9,8 +9,8 @@ warm import), with wall time and CPU time (CPU time is what a shared machine dis
 * ``import pbm_engine`` (median of 5) and whether pydantic / yaml came with it;
 * one claim through ``pbm adjudicate`` on the sample book, once compiled (median of 5, wall of
   the whole process);
-* a formulary of ``--drugs`` drugs (written by ``benchmarks/bigbook.py``): the first,
-  compiling load and the later loads (median of 3), peak RSS;
+* a formulary of ``--drugs`` drugs (written by ``benchmarks/bigbook.py``, as YAML and as
+  JSON): the first, compiling load and the later loads (median of 3), peak RSS;
 * claims per CPU-second (best of 3) and p50/p99 of single claims (wall and thread CPU time) on
   the sample book and on the big book, the same claims (the sample's drugs, 5,000 synthetic
   families), each in its own process;
@@ -162,16 +162,26 @@ def main() -> None:
         if stale.name != "key":
             stale.unlink()
     loads(book, env, f"{args.drugs:,}-drug book (YAML)")
+    json_book = work / f"big{args.drugs}json" / "book.yaml"
+    if not json_book.exists():
+        make_big_book(json_book.parent, args.drugs, "json")
+    loads(json_book, env, f"{args.drugs:,}-drug book (JSON)", later=1)
 
-    for label, target in (("sample book", str(sample_book_path())),
-                          (f"{args.drugs:,}-drug book", str(book))):
-        out = subprocess.run([sys.executable, __file__, "--throughput", target, "--claims",
-                              str(args.claims)], capture_output=True, text=True, check=True,
-                             env=env).stdout.split()
-        best, median, p50, p99, cpu50, cpu99 = (float(x) for x in out)
-        print(f"{label:<28} {best:>8,.0f} claims per CPU-second, best of 3 (median "
-              f"{median:,.0f});  single claims p50/p99 wall {p50:.1f}/{p99:.1f} us, "
-              f"CPU {cpu50:.1f}/{cpu99:.1f} us")
+    # Alternate the two books, three processes each: a busy minute then hits both alike.
+    books = {"sample book": str(sample_book_path()), f"{args.drugs:,}-drug book": str(book)}
+    found: dict[str, list[list[float]]] = {label: [] for label in books}
+    for _ in range(3):
+        for label, target in books.items():
+            out = subprocess.run([sys.executable, __file__, "--throughput", target, "--claims",
+                                  str(args.claims)], capture_output=True, text=True,
+                                 check=True, env=env).stdout.split()
+            found[label].append([float(x) for x in out])
+    for label, runs in found.items():
+        best = max(r[0] for r in runs)
+        p50, p99, cpu50, cpu99 = (min(r[i] for r in runs) for i in (2, 3, 4, 5))
+        print(f"{label:<28} {best:>8,.0f} claims per CPU-second (best of 3 processes x 3 "
+              f"passes);  single claims p50/p99 wall {p50:.1f}/{p99:.1f} us, "
+              f"CPU {cpu50:.1f}/{cpu99:.1f} us (lowest of 3 processes)")
 
     if args.national:
         from national_spuf import make_national_spuf

@@ -1,6 +1,6 @@
 """Write a large book: the bundled sample book with its formulary grown to N drugs.
 
-    python benchmarks/bigbook.py OUT_DIR [N]      (default N = 50,000)
+    python benchmarks/bigbook.py OUT_DIR [N] [yaml|json]     (default N = 50,000, yaml)
 
 The sample formulary's drugs are kept as they are (so the sample claim mix runs unchanged on the
 big book); synthetic drugs are added with NDCs 9xxxxxxxxxx, cycling through the sample's tiers,
@@ -14,6 +14,7 @@ import shutil
 import sys
 from pathlib import Path
 
+import orjson
 import yaml
 
 from pbm_engine.sources.loader import sample_book_path
@@ -21,7 +22,7 @@ from pbm_engine.sources.loader import sample_book_path
 _SAFE_DUMPER = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
 
 
-def make_big_book(out: Path, drugs: int = 50_000) -> Path:
+def make_big_book(out: Path, drugs: int = 50_000, fmt: str = "yaml") -> Path:
     """Write the sample book with ``drugs`` formulary entries into ``out``; return the book path."""
     sample = sample_book_path().parent
     out.mkdir(parents=True, exist_ok=True)
@@ -48,8 +49,11 @@ def make_big_book(out: Path, drugs: int = 50_000) -> Path:
     formulary["drugs"] = grown
     formulary["te_groups"] = []
     formulary["name"] = f"{formulary['name']} grown to {drugs:,} drugs"
-    with (out / "formulary.yaml").open("w", encoding="utf-8") as handle:
-        yaml.dump(formulary, handle, Dumper=_SAFE_DUMPER, sort_keys=False, width=100)
+    if fmt == "json":
+        (out / "formulary.json").write_bytes(orjson.dumps(formulary))
+    else:
+        with (out / "formulary.yaml").open("w", encoding="utf-8") as handle:
+            yaml.dump(formulary, handle, Dumper=_SAFE_DUMPER, sort_keys=False, width=100)
     with (sample / "prices.csv").open(encoding="utf-8", newline="") as src, \
             (out / "prices.csv").open("w", encoding="utf-8", newline="") as dst:
         dst.write(src.read())
@@ -58,7 +62,7 @@ def make_big_book(out: Path, drugs: int = 50_000) -> Path:
     book.write_text(
         "# A big book written by benchmarks/bigbook.py\n"
         "plans: [plan_ppo.yaml, plan_hdhp.yaml]\n"
-        "formularies: [formulary.yaml]\n"
+        f"formularies: [formulary.{fmt}]\n"
         "networks: [network.yaml]\n"
         "prices: [prices.csv]\n"
         'nadac: ["pkg:nadac/nadac_2026-04-29_sample_rows.csv"]\n'
@@ -69,7 +73,7 @@ def make_big_book(out: Path, drugs: int = 50_000) -> Path:
 def main() -> None:
     out = Path(sys.argv[1])
     n = int(sys.argv[2]) if len(sys.argv) > 2 else 50_000
-    print(make_big_book(out, n))
+    print(make_big_book(out, n, sys.argv[3] if len(sys.argv) > 3 else "yaml"))
 
 
 if __name__ == "__main__":

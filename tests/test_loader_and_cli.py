@@ -94,7 +94,7 @@ def test_pbm_validate_and_config_error_exit_code(tmp_path: Path,
     assert main(["validate"]) == 0
     assert "ok:" in capsys.readouterr().out
     bad = write(tmp_path, "book.yaml", "plans: [nope.yaml]\n")
-    assert main(["validate", str(bad)]) == 2
+    assert main(["validate", str(bad)]) == 1
     assert "file not found" in capsys.readouterr().err
 
 

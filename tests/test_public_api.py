@@ -42,7 +42,8 @@ def _top_level_doc(module_name: str, name: str) -> str | bool | None:
     there (imported), None if defined without one."""
     body = _tree(module_name).body
     for i, node in enumerate(body):
-        if isinstance(node, ast.ClassDef | ast.FunctionDef) and node.name == name:
+        if isinstance(node, ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) \
+                and node.name == name:
             return ast.get_docstring(node)
         targets: list[ast.expr] = []
         if isinstance(node, ast.Assign):

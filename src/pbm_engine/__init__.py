@@ -9,7 +9,8 @@ from its module but may change between minor versions.
   :class:`SqliteStore`; :class:`Portal` shows a member's accumulators and history;
 * Medicare Part D: :func:`parameters_for` a year, :class:`BenefitDesign`,
   :func:`split_claim` of one fill (:class:`BeneficiaryState`, :class:`ClaimFacts`),
-  :func:`build_pde`, :func:`m3p_schedule`; Part D plans of a book are :class:`PartDPlan`.
+  :func:`build_pde`, :func:`m3p_schedule`; Part D plans of a book are :class:`PartDPlan`;
+  :func:`price_fill` prices one what-if fill (a year or plan, an NDC, a quantity or cost).
 
 The file readers (``load_*``) are imported on first use, so that ``import pbm_engine`` and the
 engine load neither pydantic nor the YAML parser until a file is read.
@@ -40,6 +41,7 @@ from pbm_engine.store.memory import MemoryStore
 from pbm_engine.store.sqlite import SqliteStore
 
 if TYPE_CHECKING:
+    from pbm_engine.portal.whatif import price_fill
     from pbm_engine.sources.compiled import load_book, sample_book_path
     from pbm_engine.sources.loader import load_formulary, load_plan, load_sample_book
 
@@ -89,6 +91,7 @@ __all__ = [
     "m3p_schedule",
     "parameters_for",
     "parse_claim",
+    "price_fill",
     "reject_description",
     "sample_book_path",
     "split_claim",
@@ -101,11 +104,12 @@ __all__ = [
 _LAZY = {"load_book": "pbm_engine.sources.compiled",
          "sample_book_path": "pbm_engine.sources.compiled",
          **{name: "pbm_engine.sources.loader"
-            for name in ("load_formulary", "load_plan", "load_sample_book")}}
+            for name in ("load_formulary", "load_plan", "load_sample_book")},
+         "price_fill": "pbm_engine.portal.whatif"}
 
 
 def __getattr__(name: str) -> Any:
-    """The file readers, imported on first use."""
+    """The file readers and the Part D what-if, imported on first use."""
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'pbm_engine' has no attribute {name!r}")

@@ -32,6 +32,8 @@ class Book:
     registry: Registry = field(default_factory=Registry)
     part_d_plans: dict[str, PartDPlan] = field(default_factory=dict)
     known_ndcs: frozenset[str] = frozenset()
+    notes: list[str] = field(default_factory=list)
+    """Warnings found while loading (see :mod:`pbm_engine.sources.rules`)."""
 
     def check(self) -> Book:
         """Verify cross references (plan -> formulary, network; member -> plan)."""
@@ -55,7 +57,7 @@ class Book:
         With ``limits_for`` (:func:`pbm_engine.sources.federal.limits_for`), plans are also
         checked against the federal limits of their year.
         """
-        out: list[str] = []
+        out: list[str] = list(self.notes)
         for formulary in self.formularies.values():
             fid = formulary.formulary_id
             empty = sorted(g for g in formulary.group_names if g not in formulary.by_group)

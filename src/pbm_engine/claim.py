@@ -13,18 +13,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from pbm_engine.codes import Channel, Reject, Transaction
-from pbm_engine.money import QTY_SCALE, Cents, fmt, fmt_scaled, scaled
+from pbm_engine.money import QTY_SCALE, Cents, fixed_point, fmt, fmt_scaled
 from pbm_engine.ndc import NdcError, normalize
 
 __all__ = [
     "FIELDS",
+    "MAX_MONEY",
     "MAX_QUANTITY",
     "Claim",
     "ClaimKey",
     "DurOverride",
     "Issue",
     "ParsedRequest",
+    "echo_text",
     "parse_claim",
+    "show",
 ]
 
 # name -> (D.0 field id, reject code when missing or invalid)
@@ -61,8 +64,51 @@ FIELDS: dict[str, tuple[str, str]] = {
 _BY_FIELD_ID = {fid: name for name, (fid, _) in FIELDS.items()}
 _BY_FIELD_ID.update({fid.split("-")[1]: name for name, (fid, _) in FIELDS.items()})
 
+# Bounds from the D.0 field formats, enforced before any arithmetic (out of range is the
+# field's M/I reject).  Amounts are s9(6)v99; quantity 442-E7 is 9(7)v999; days supply 405-D5
+# is 9(3); fill number 403-D3 is 0-99; text fields have the widths given to ``_Reader.text``.
 MAX_QUANTITY = 9_999_999_999  # 9999999.999 in thousandths, the width of 442-E7
 """Largest quantity 442-E7 carries: 9,999,999.999 in thousandths."""
+MAX_MONEY = 99_999_999
+"""Largest amount a money field carries: 999,999.99 in cents (s9(6)v99: 409-D9, 412-DC, 426-DQ,
+430-DU, 431-DV)."""
+MAX_NUMBER_TEXT = 16  # longer numeric text is refused before it is converted
+MIN_DATE_OF_SERVICE = dt.date(1980, 1, 1)
+MAX_DATE = dt.date(2099, 12, 31)
+MIN_DATE_OF_BIRTH = dt.date(1850, 1, 1)
+_DATE_RANGES = {"date_of_service": (MIN_DATE_OF_SERVICE, MAX_DATE),
+                "date_of_birth": (MIN_DATE_OF_BIRTH, MAX_DATE)}
+"""Dates outside these ranges cannot be a date of service (or birth): an M/I reject."""
+
+
+def echo_text(value: object, width: int = 40) -> str:
+    """Request text made safe to echo in a response: printable ASCII only (anything else
+    shown as a backslash escape), at most ``width`` characters.  Never raises."""
+    if value is None:
+        return ""
+    if type(value) is str:
+        text = value
+    elif type(value) is int:
+        text = str(value) if -(10**width) < value < 10**width else "?"
+    else:
+        return ""
+    if not (text.isascii() and text.isprintable()):
+        text = text[: width * 2].encode("ascii", "backslashreplace").decode("ascii")
+        text = "".join(c if c.isprintable() else f"\\x{ord(c):02x}" for c in text)
+    return text[:width]
+
+
+def show(value: object) -> str:
+    """A submitted value as a short, safe phrase for a message (never its whole text)."""
+    if isinstance(value, bool) or value is None:
+        return repr(value)
+    if type(value) is str:
+        return repr(echo_text(value, 24) + ("..." if len(value) > 24 else ""))
+    if type(value) is int:
+        return str(value) if -(10**18) < value < 10**18 else "a number that long"
+    if type(value) is float:
+        return repr(value)
+    return f"a {type(value).__name__}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,7 +257,7 @@ class _Reader:
     def text(self, name: str, *, required: bool = False, max_len: int = 40) -> str | None:
         value = self.data.get(name)
         if type(value) is str and 0 < len(value) <= max_len and not value[0].isspace() \
-                and not value[-1].isspace():
+                and not value[-1].isspace() and value.isascii() and value.isprintable():
             return value  # fast path: already clean
         if value is None or value == "":
             if required:
@@ -220,9 +266,15 @@ class _Reader:
         if isinstance(value, bool) or not isinstance(value, str | int):
             self.fail(name, f"must be text, got {type(value).__name__}")
             return None
+        if isinstance(value, int) and not -(10**max_len) < value < 10**max_len:
+            self.fail(name, f"longer than {max_len} characters")
+            return None
         text = str(value).strip()
         if not text or len(text) > max_len:
             self.fail(name, "empty" if not text else f"longer than {max_len} characters")
+            return None
+        if not (text.isascii() and text.isprintable()):
+            self.fail(name, f"{show(text)} has characters other than printable ASCII")
             return None
         return text
 
@@ -240,39 +292,48 @@ class _Reader:
         if isinstance(value, bool):
             self.fail(name, "must be a whole number")
             return default
-        try:
-            number = int(value) if isinstance(value, int) else int(str(value).strip())
-        except ValueError:
-            self.fail(name, f"{value!r} is not a whole number")
+        number = int(value) if isinstance(value, int) else _whole_number(value)
+        if number is None:
+            self.fail(name, f"{show(value)} is not a whole number")
             return default
         if not lo <= number <= hi:
-            self.fail(name, f"{number} is outside {lo}..{hi}")
+            self.fail(name, f"{show(number)} is outside {lo}..{hi}")
             return default
         return number
 
-    def amount(self, name: str, scale: int, *, required: bool = False) -> int | None:
+    def amount(self, name: str, places: int, hi: int, *, required: bool = False
+               ) -> int | None:
+        """A number of ``10**-places`` units in ``0..hi``; the field's M/I issue otherwise."""
         value = self.data.get(name)
         if value is None or value == "":
             if required:
                 self.fail(name, "missing")
             return None
-        if isinstance(value, float):
-            value = repr(value)  # shortest round-trip text: exact for what was written
         if isinstance(value, bool):
             self.fail(name, "must be a number as text, e.g. \"12.34\"")
             return None
-        try:
-            return scaled(value, scale, name)
-        except (ValueError, TypeError) as exc:
-            self.fail(name, str(exc))
+        if type(value) is int:
+            units = value * 10**places if -(10**16) < value < 10**16 else None
+        elif type(value) is str or type(value) is float:
+            try:
+                units = fixed_point(value if type(value) is str else repr(value), places,
+                                    max_len=MAX_NUMBER_TEXT)
+            except ValueError as exc:
+                self.fail(name, str(exc))
+                return None
+        else:
+            self.fail(name, f"must be a number as text, got {type(value).__name__}")
             return None
-
-    def money(self, name: str, *, required: bool = False) -> Cents | None:
-        cents = self.amount(name, 100, required=required)
-        if cents is not None and cents < 0:
+        if units is None or units > hi:
+            self.fail(name, f"more than the field allows ({fmt_scaled(hi, 10**places)})")
+            return None
+        if units < 0:
             self.fail(name, "must not be negative")
             return None
-        return cents
+        return units
+
+    def money(self, name: str, *, required: bool = False) -> Cents | None:
+        return self.amount(name, 2, MAX_MONEY, required=required)
 
     def date(self, name: str, *, required: bool = False) -> dt.date | None:
         value = self.data.get(name)
@@ -280,28 +341,47 @@ class _Reader:
             if required:
                 self.fail(name, "missing")
             return None
-        if type(value) is str and len(value) == 10:
-            try:
-                return dt.date.fromisoformat(value)
-            except ValueError:
-                pass
-        if isinstance(value, dt.datetime):
-            return value.date()
-        if isinstance(value, dt.date):
-            return value
-        if isinstance(value, int) and not isinstance(value, bool):
-            value = str(value)
-        if not isinstance(value, str):
-            self.fail(name, f"must be a date, got {type(value).__name__}")
+        day = _date(value)
+        if day is None:
+            self.fail(name, f"{show(value)} is not a date (YYYY-MM-DD or CCYYMMDD)")
             return None
-        text = value.strip()
-        try:
-            if len(text) == 8 and text.isdigit():  # D.0 CCYYMMDD
-                return dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
+        lo, hi = _DATE_RANGES[name]
+        if not lo <= day <= hi:
+            self.fail(name, f"{day.isoformat()} is outside {lo.isoformat()}..{hi.isoformat()}")
+            return None
+        return day
+
+
+def _whole_number(value: object) -> int | None:
+    """Plain whole-number text ("30", " 7", "-1") as an int; None for anything else."""
+    if type(value) is not str:
+        return None
+    text = value.strip()
+    digits = text[1:] if text[:1] in ("-", "+") else text
+    if not (0 < len(digits) <= 18 and digits.isascii() and digits.isdigit()):
+        return None
+    return int(text)
+
+
+def _date(value: object) -> dt.date | None:
+    """An ISO or CCYYMMDD date (text, number or date object); None when it is not one."""
+    if isinstance(value, dt.datetime):
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if type(value) is int:
+        value = str(value) if 0 < value < 10**8 else ""
+    if type(value) is not str:
+        return None
+    text = value.strip()
+    try:
+        if len(text) == 8 and text.isascii() and text.isdigit():  # D.0 CCYYMMDD
+            return dt.date(int(text[:4]), int(text[4:6]), int(text[6:]))
+        if len(text) == 10 and text.isascii() and text[4] == "-" and text[7] == "-":
             return dt.date.fromisoformat(text)
-        except ValueError:
-            self.fail(name, f"{value!r} is not a date (YYYY-MM-DD or CCYYMMDD)")
-            return None
+    except ValueError:
+        return None
+    return None
 
 
 _TRANSACTIONS = {t.value: t for t in Transaction}
@@ -350,9 +430,10 @@ def _parse_fields(data: Mapping[str, Any], known_ndcs: Container[str] | None) ->
     gender_raw = data.get("gender")
     gender = 0
     if gender_raw is not None and gender_raw != "":
-        gender_code = _GENDERS.get(str(gender_raw).strip().upper())
+        gender_code = _GENDERS.get(gender_raw.strip().upper()) if type(gender_raw) is str \
+            else _GENDERS.get(str(gender_raw)) if type(gender_raw) is int else None
         if gender_code is None:
-            r.fail("gender", f"{gender_raw!r} is not 0/1/2 or U/M/F")
+            r.fail("gender", f"{show(gender_raw)} is not 0/1/2 or U/M/F")
         else:
             gender = gender_code
     dos = r.date("date_of_service", required=True)
@@ -367,8 +448,9 @@ def _parse_fields(data: Mapping[str, Any], known_ndcs: Container[str] | None) ->
             ndc = normalize(ndc_text, known_ndcs)
         except NdcError as exc:
             r.fail("ndc", str(exc))
-    quantity = r.amount("quantity", QTY_SCALE, required=transaction != Transaction.REVERSAL)
-    if quantity is not None and not 0 < quantity <= MAX_QUANTITY:
+    quantity = r.amount("quantity", 3, MAX_QUANTITY,
+                        required=transaction != Transaction.REVERSAL)
+    if quantity == 0:
         r.fail("quantity", "must be greater than zero")
         quantity = None
     days = r.integer("days_supply", required=transaction != Transaction.REVERSAL, hi=999)
@@ -396,9 +478,7 @@ def _parse_fields(data: Mapping[str, Any], known_ndcs: Container[str] | None) ->
     group_id = r.text("group_id", max_len=15)
 
     if r.issues:
-        raw = {k: data.get(k) for k in ("cardholder_id", "person_code", "rx_number",
-                                         "fill_number", "pharmacy_id", "date_of_service", "ndc")}
-        return ParsedRequest(None, r.issues, raw)
+        return ParsedRequest(None, r.issues, _echo(data))
     assert cardholder and dos and rx_number and ndc is not None and pharmacy
     claim = Claim(
         transaction=transaction,
@@ -430,6 +510,18 @@ def _parse_fields(data: Mapping[str, Any], known_ndcs: Container[str] | None) ->
     return ParsedRequest(claim, [], {})
 
 
+_ECHO_WIDTHS = (("cardholder_id", 20), ("person_code", 3), ("rx_number", 12),
+                ("pharmacy_id", 15), ("ndc", 19))
+
+
+def _echo(data: Mapping[str, Any]) -> dict[str, Any]:
+    """The identity fields of a rejected request, sanitized for the response."""
+    raw: dict[str, Any] = {k: echo_text(data.get(k), width) for k, width in _ECHO_WIDTHS}
+    fill = data.get("fill_number")
+    raw["fill_number"] = fill if type(fill) is int and 0 <= fill <= 99 else 0
+    return raw
+
+
 _FAST_TEXT = (("cardholder_id", 20), ("rx_number", 12), ("pharmacy_id", 15))
 _FAST_OPTIONAL_TEXT = (("prescriber_id", 15), ("pa_number", 11), ("group_id", 15))
 _FAST_MONEY = ("ingredient_cost", "usual_and_customary", "gross_amount_due")
@@ -439,18 +531,21 @@ _SLOW_ONLY = frozenset({"clarification_codes", "dur_overrides", "other_coverage_
 
 def _clean(value: object, max_len: int) -> bool:
     return (type(value) is str and 0 < len(value) <= max_len
-            and not value[0].isspace() and not value[-1].isspace())
+            and not value[0].isspace() and not value[-1].isspace()
+            and value.isascii() and value.isprintable())
 
 
-def _plain_amount(value: object, scale: int) -> int | None:
-    """A plain non-negative decimal string ("12.34") as scaled units, else None."""
-    if type(value) is not str:
+def _plain_amount(value: object, scale: int, hi: int) -> int | None:
+    """A short plain non-negative decimal string ("12.34") in ``0..hi`` scaled units, else
+    None (the full reader decides)."""
+    if type(value) is not str or len(value) > 12:
         return None
     whole, _dot, frac = value.partition(".")
     places = len(str(scale)) - 1
     if (whole.isascii() and whole.isdigit() and len(frac) <= places
             and (not frac or (frac.isascii() and frac.isdigit()))):
-        return int(whole) * scale + (int(frac) * 10 ** (places - len(frac)) if frac else 0)
+        units = int(whole) * scale + (int(frac) * 10 ** (places - len(frac)) if frac else 0)
+        return units if units <= hi else None
     return None
 
 
@@ -484,6 +579,9 @@ def _fast_claim(data: Mapping[str, Any], known_ndcs: Container[str] | None) -> C
         dos = dt.date.fromisoformat(dos_text)
     except ValueError:
         return None
+    if not (MIN_DATE_OF_SERVICE <= dos <= MAX_DATE and dos_text[4] == dos_text[7] == "-"
+            and dos_text.isascii()):
+        return None
     fill = get("fill_number", 0)
     days = get("days_supply")
     daw = get("daw", 0)
@@ -493,19 +591,19 @@ def _fast_claim(data: Mapping[str, Any], known_ndcs: Container[str] | None) -> C
     ndc = get("ndc")
     if not (type(ndc) is str and len(ndc) == 11 and ndc.isascii() and ndc.isdigit()):
         return None
-    quantity = _plain_amount(get("quantity"), QTY_SCALE)
+    quantity = _plain_amount(get("quantity"), QTY_SCALE, MAX_QUANTITY)
     if quantity is None or not 0 < quantity <= MAX_QUANTITY:
         return None
     money: list[int | None] = []
     for name in _FAST_MONEY:
         value = get(name)
-        cents = None if value is None else _plain_amount(value, 100)
+        cents = None if value is None else _plain_amount(value, 100, MAX_MONEY)
         if value is not None and cents is None:
             return None
         money.append(cents)
     fee_text, coupon_text = get("dispensing_fee"), get("other_payer_amount")
-    fee = 0 if fee_text is None else _plain_amount(fee_text, 100)
-    coupon = 0 if coupon_text is None else _plain_amount(coupon_text, 100)
+    fee = 0 if fee_text is None else _plain_amount(fee_text, 100, MAX_MONEY)
+    coupon = 0 if coupon_text is None else _plain_amount(coupon_text, 100, MAX_MONEY)
     channel_text = get("channel", "retail")
     channel = _CHANNELS.get(channel_text) if type(channel_text) is str else None
     if fee is None or coupon is None or channel is None:
@@ -536,38 +634,51 @@ def _fast_claim(data: Mapping[str, Any], known_ndcs: Container[str] | None) -> C
     )
 
 
+MAX_CLARIFICATION_CODES = 3  # 354-NX: up to three 420-DK codes
+MAX_DUR_OVERRIDES = 9  # 473-7E: up to nine DUR/PPS occurrences
+
+
 def _int_list(r: _Reader, name: str, hi: int) -> tuple[int, ...]:
     value = r.data.get(name)
     if value is None or value == "":
         return ()
     items = value if isinstance(value, list | tuple) else [value]
+    if len(items) > MAX_CLARIFICATION_CODES:
+        r.fail(name, f"more than {MAX_CLARIFICATION_CODES} codes")
+        return ()
     out = []
     for item in items:
-        try:
-            number = int(str(item).strip())
-        except ValueError:
-            r.fail(name, f"{item!r} is not a code number")
+        number = item if type(item) is int else _whole_number(item)
+        if number is None:
+            r.fail(name, f"{show(item)} is not a code number")
             continue
         if not 0 <= number <= hi:
-            r.fail(name, f"{number} is outside 0..{hi}")
+            r.fail(name, f"{show(number)} is outside 0..{hi}")
             continue
         out.append(number)
     return tuple(out)
+
+
+def _dur_code(value: object) -> bool:
+    return (type(value) is str and 0 < len(value) <= 2
+            and value.isascii() and value.isprintable())
 
 
 def _dur_list(r: _Reader) -> tuple[DurOverride, ...]:
     value = r.data.get("dur_overrides")
     if not value:
         return ()
-    if not isinstance(value, list | tuple):
-        r.fail("dur_overrides", "must be a list of {reason, professional, result}")
+    if not isinstance(value, list | tuple) or len(value) > MAX_DUR_OVERRIDES:
+        r.fail("dur_overrides", f"must be a list of at most {MAX_DUR_OVERRIDES} "
+               "{reason, professional, result}")
         return ()
     out = []
     for item in value:
         if not isinstance(item, Mapping) or not all(
-            isinstance(item.get(k), str) for k in ("reason", "professional", "result")
+            _dur_code(item.get(k)) for k in ("reason", "professional", "result")
         ):
-            r.fail("dur_overrides", f"{item!r} needs text reason, professional and result")
+            r.fail("dur_overrides", f"{show(item)} needs reason, professional and result "
+                   "codes (two characters each)")
             continue
         out.append(DurOverride(item["reason"], item["professional"], item["result"]))
     return tuple(out)

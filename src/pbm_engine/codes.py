@@ -132,6 +132,7 @@ class Reject(StrEnum):
     GROSS_AMOUNT_DUE_FORMULA = "R9"
     DAW0_MULTISOURCE = "UU"
     STEP_THERAPY = "608"
+    HOST_PROCESSING_ERROR = "99"
     # Medicare Part D
     NOT_COVERED_PART_D = "A5"
 

@@ -77,7 +77,11 @@ class Benefit(Protocol[T]):
     @property
     def network_id(self) -> str: ...
     @property
-    def data_errors(self) -> tuple[type[Exception], ...]: ...  # become a reject 85
+    def data_errors(self) -> tuple[type[Exception], ...]: ...  # see data_reject
+
+    def data_reject(self, exc: Exception) -> tuple[str, str]:
+        """The reject for a data problem (one of ``data_errors``) met while adjudicating."""
+        ...
 
     def describe_member(self, member: Member) -> str:
         """The trace line naming the member and plan."""
@@ -248,7 +252,7 @@ class Engine:
         try:
             return self._steps(benefit, claim, member, accumulators, history, as_of, t)
         except benefit.data_errors as exc:
-            return rejected(claim, [(Reject.CLAIM_NOT_PROCESSED, f"Part D: {exc}")],
+            return rejected(claim, [benefit.data_reject(exc)],
                             member_id=member.member_id, family_id=member.family_id,
                             plan_id=benefit.plan_id)
 

@@ -18,7 +18,7 @@ engine converts to and from ``Decimal``/strings only at the boundary.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, DecimalException, InvalidOperation
 from typing import TypeAlias
 
 __all__ = [
@@ -77,22 +77,42 @@ def extend_price(unit_price: int, quantity: int) -> Cents:
     return div_round(unit_price * quantity, (PRICE_SCALE // 100) * QTY_SCALE)
 
 
+MAX_DIGITS = 18
+"""The most digits before the point any amount may have (a quintillion dollars or units).
+Larger numbers, in any notation (``"1e999999"``), are refused before any arithmetic, so one
+short field can never cost more than microseconds."""
+MAX_TEXT = 64
+"""The longest text :func:`scaled` reads as a number."""
+
+
+def _shown(value: str) -> str:
+    return repr(value) if len(value) <= 30 else repr(value[:27] + "...")
+
+
 def _decimal(value: object) -> Decimal:
     if isinstance(value, Decimal):
         d = value
     elif isinstance(value, int) and not isinstance(value, bool):
+        if value.bit_length() > 64:
+            raise ValueError("number too large")
         d = Decimal(value)
     elif isinstance(value, str):
         text = value.strip().replace(",", "").lstrip("$")
+        if len(text) > MAX_TEXT:
+            raise ValueError(f"not a number: longer than {MAX_TEXT} characters")
+        if not text.isascii():
+            raise ValueError(f"not a number: {_shown(value)} (only ASCII digits)")
         try:
             d = Decimal(text)
         except InvalidOperation:
-            raise ValueError(f"not a number: {value!r}") from None
+            raise ValueError(f"not a number: {_shown(value)}") from None
     else:
         # Floats are refused on purpose: they are not exact.
         raise TypeError(f"money must be a str, int or Decimal, not {type(value).__name__}")
     if not d.is_finite():
-        raise ValueError(f"not a finite number: {value!r}")
+        raise ValueError(f"not a finite number: {_shown(str(value))}")
+    if d and not -MAX_DIGITS <= d.adjusted() < MAX_DIGITS:
+        raise ValueError(f"number out of range: {_shown(str(value))}")
     return d
 
 
@@ -104,15 +124,47 @@ def scaled(value: object, scale: int, what: str = "amount") -> int:
     if type(value) is str:  # fast path for plain "123.45"
         whole, _dot, frac = value.strip().partition(".")
         places = _PLACES.get(scale)
-        if (places is not None and whole.isascii() and whole.isdigit() and len(frac) <= places
+        if (places is not None and len(whole) <= MAX_DIGITS and whole.isascii()
+                and whole.isdigit() and len(frac) <= places
                 and (not frac or (frac.isascii() and frac.isdigit()))):
             return int(whole) * scale + (int(frac) * 10 ** (places - len(frac)) if frac else 0)
-    elif type(value) is int:
+    elif type(value) is int and -(10**MAX_DIGITS) < value < 10**MAX_DIGITS:
         return value * scale
-    d = _decimal(value) * scale
-    if d != d.to_integral_value():
-        raise ValueError(f"{what} {value!r} has more precision than 1/{scale}")
+    try:
+        d = _decimal(value) * scale
+        if d != d.to_integral_value():
+            raise ValueError(f"{what} {_shown(str(value))} has more precision than 1/{scale}")
+    except DecimalException as exc:  # belt and braces: the bounds above prevent these
+        raise ValueError(f"{what}: not a usable number ({type(exc).__name__})") from None
     return int(d)
+
+
+def fixed_point(text: str, places: int, *, max_len: int = 24) -> int:
+    """Read plain decimal text (``"12.34"``, ``"-1"``, ``".5"``) as an integer of
+    ``10**-places`` units, the way NCPDP numeric fields are written.
+
+    Accepts only ASCII digits, one optional leading sign and one optional point, at most
+    ``max_len`` characters (surrounding blanks ignored); trailing zeros past ``places`` are
+    fine, other extra precision is refused.  Everything is checked on the text before any
+    conversion, so exponents, grouping, currency signs and over-long numbers cost nothing.
+    Raises :class:`ValueError` with a short message.
+    """
+    s = text.strip()
+    if len(s) > max_len:
+        raise ValueError(f"longer than {max_len} characters")
+    negative = s[:1] == "-"
+    body = s[1:] if s[:1] in ("-", "+") else s
+    whole, _dot, frac = body.partition(".")
+    if not (whole or frac) or not body.isascii() or (whole and not whole.isdigit()) \
+            or (frac and not frac.isdigit()):
+        raise ValueError(f"{_shown(text)} is not a plain decimal number (digits and one "
+                         "point)")
+    frac = frac.rstrip("0")
+    if len(frac) > places:
+        raise ValueError(f"{_shown(text)} has more than {places} decimal places")
+    units = int(whole or "0") * 10**places + (int(frac) * 10 ** (places - len(frac))
+                                               if frac else 0)
+    return -units if negative else units
 
 
 def to_cents(value: object) -> Cents:

@@ -26,10 +26,10 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from pbm_engine.accumulators import ZERO, Fill, MemberState, Totals
-from pbm_engine.claim import Claim, ClaimKey
+from pbm_engine.claim import Claim, ClaimKey, echo_text
 from pbm_engine.codes import Reject, Status, Transaction
 from pbm_engine.engine import Engine
-from pbm_engine.errors import UsageError
+from pbm_engine.errors import StoreError, UsageError
 from pbm_engine.result import ClaimResult, RejectInfo
 from pbm_engine.store.base import LedgerEntry, Store
 
@@ -75,7 +75,23 @@ class Processor:
 
     def submit(self, request: Claim | Mapping[str, Any] | str | bytes, *,
                as_of: dt.date | None = None, trace: bool | None = None) -> ClaimResult:
-        """Process one B1, B2 or B3 transaction; never raises for bad input."""
+        """Process one B1, B2 or B3 transaction; never raises for bad input.
+
+        An unexpected error inside one claim (a bug, not bad input) does not stop a run: the
+        claim's transaction is rolled back (nothing of it is stored) and the answer is a reject
+        ``99`` (host processing error) naming the claim's key and the error type, never member
+        data.  A :class:`~pbm_engine.errors.StoreError` (the store itself failing) and
+        :class:`~pbm_engine.errors.UsageError` still raise: no later claim could succeed.
+        """
+        try:
+            return self._submit(request, as_of, trace)
+        except (StoreError, UsageError):
+            raise
+        except Exception as exc:  # one claim's failure must not stop a run
+            return internal_error(request, exc)
+
+    def _submit(self, request: Claim | Mapping[str, Any] | str | bytes,
+                as_of: dt.date | None, trace: bool | None) -> ClaimResult:
         if isinstance(request, Claim):
             claim = request
         else:
@@ -262,6 +278,26 @@ def _answer(claim: Claim, status: Status, message: str,
         date_of_service=claim.date_of_service, cardholder_id=claim.cardholder_id,
         person_code=claim.person_code, ndc=claim.ndc, rejects=rejects,
         messages=(message,) if message else ())
+
+
+def internal_error(request: object, exc: BaseException) -> ClaimResult:
+    """The reject ``99`` answer for a claim the engine failed on unexpectedly.
+
+    It echoes the claim's key (pharmacy, Rx number, fill number, date of service) when the
+    request was readable, and the error's type only: messages can hold member data.
+    """
+    claim = request if isinstance(request, Claim) else None
+    message = f"internal error ({type(exc).__name__}); nothing was recorded for this claim"
+    rejects = (RejectInfo(Reject.HOST_PROCESSING_ERROR, message),)
+    if claim is not None:
+        return _answer(claim, Status.REJECTED, "", rejects)
+    raw = request if isinstance(request, Mapping) else {}
+    key = {k: echo_text(raw.get(k), w) for k, w in (("pharmacy_id", 15), ("rx_number", 12))}
+    fill = raw.get("fill_number")
+    return ClaimResult(status=Status.REJECTED, transaction=Transaction.BILLING,
+                       pharmacy_id=key["pharmacy_id"], rx_number=key["rx_number"],
+                       fill_number=fill if type(fill) is int and 0 <= fill <= 99 else 0,
+                       rejects=rejects)
 
 
 def carry_in_key(reference: str, year_start: dt.date) -> ClaimKey:

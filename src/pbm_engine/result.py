@@ -195,7 +195,9 @@ class ClaimResult:
                            "clinical_significance": d.clinical_significance,
                            "message": d.message} for d in self.dur]
         if self.part_d is not None:
-            out["part_d"] = self.part_d.to_dict()
+            # a record read back from a store is already its dict (see store.codec)
+            part_d = self.part_d
+            out["part_d"] = part_d if isinstance(part_d, dict) else part_d.to_dict()
         if self.trace:
             out["trace"] = list(self.trace)
         if self.extra:

@@ -14,6 +14,7 @@ from pbm_engine.sources.loader import load_sample_book, sample_book_path
 
 BOOK = sample_book_path()
 PROPOSED = BOOK.with_name("book_proposed.yaml")
+HISTORY = (80, 800, 11)  # members, claims, seed of the shared generated history
 TABLES = ("results", "changes", "errors", "accumulators", "summary.json", "summary.md")
 
 
@@ -24,9 +25,9 @@ def sample_book() -> Book:
 
 @pytest.fixture(scope="session")
 def history(tmp_path_factory: pytest.TempPathFactory, sample_book: Book) -> tuple[Path, Path]:
-    """A generated history with originals: (claims.jsonl, members.jsonl), 80 members."""
+    """A generated history with originals: (claims.jsonl, members.jsonl)."""
     d = tmp_path_factory.mktemp("history")
-    stats = generate(80, 1200, 11, d / "claims.jsonl", book=sample_book, with_original=True)
+    stats = generate(*HISTORY, d / "claims.jsonl", book=sample_book, with_original=True)
     return stats.claims_path, stats.members_path
 
 
@@ -41,7 +42,7 @@ def dask_cluster() -> Iterator[Any]:
     """One real Dask LocalCluster (2 worker processes) for the whole session."""
     distributed = pytest.importorskip("distributed")
     cluster = distributed.LocalCluster(processes=True, n_workers=2, threads_per_worker=1,
-                                       dashboard_address=None)
+                                       dashboard_address=":0")
     try:
         yield cluster
     finally:

@@ -15,7 +15,7 @@ from pbm_engine.cli import main
 from pbm_engine.money import to_cents
 from pbm_engine.store.sqlite import SqliteStore
 
-from .conftest import BOOK, PROPOSED, outputs
+from .conftest import BOOK, HISTORY, PROPOSED, outputs
 
 
 def _run(history: tuple[Path, Path], out: Path, **kw: object):
@@ -26,7 +26,7 @@ def _run(history: tuple[Path, Path], out: Path, **kw: object):
 def test_same_book_changes_nothing(history: tuple[Path, Path], tmp_path: Path) -> None:
     summary = _run(history, tmp_path / "o")
     c = summary.document["claims"]
-    assert c["processed"] == c["with_original"] == c["unchanged"] == 1200
+    assert c["processed"] == c["with_original"] == c["unchanged"] == HISTORY[1]
     assert c["changed"] == 0 and summary.exit_status == 0
     assert (tmp_path / "o" / "changes.jsonl").read_bytes() == b""
     # the generator makes reversals and rebills, and they are answered in place
@@ -111,7 +111,7 @@ def test_csv_and_parquet_round_trips(history: tuple[Path, Path], tmp_path: Path,
     base = outputs(_run(history, tmp_path / "j").out_dir)
     for fmt in ("csv", "parquet"):
         path = tmp_path / f"claims.{fmt}"
-        generate(80, 1200, 11, path, book=sample_book, fmt=fmt, with_original=True,
+        generate(*HISTORY, path, book=sample_book, fmt=fmt, with_original=True,
                  members_out=tmp_path / "m.jsonl")
         assert (tmp_path / "m.jsonl").read_bytes() == members.read_bytes()
         got = outputs(run([path], BOOK, tmp_path / fmt, members=[members]).out_dir)
@@ -145,7 +145,7 @@ def test_output_formats_are_the_same_table(history: tuple[Path, Path], tmp_path:
         assert str(jr["line"]) == cr["line"] and jr["line"] == pr["line"]
         assert jr["plan_pay_change"] == cr["plan_pay_change"] == pr["plan_pay_change"]
     results = pq.read_table(p1.out_dir / "results.parquet")
-    assert results.num_rows == 1200
+    assert results.num_rows == HISTORY[1]
 
 
 def _acc_from_results(out: Path) -> dict[tuple[str, str], int]:
@@ -209,3 +209,22 @@ def test_starting_accumulators_snapshot_and_store(history: tuple[Path, Path],
     from_db = _run(history, tmp_path / "db", db=db).out_dir
     # the same start from a SQLite store (one apply posts the member's and the family's rows)
     assert outputs(from_db) == outputs(seeded)
+
+
+def test_families_never_see_each_other(history: tuple[Path, Path], tmp_path: Path) -> None:
+    """Two families billing the same claim key: the same answers however they are partitioned
+    (each family runs on a store of its own, so the second is not a duplicate of the first)."""
+    claims, members = history
+    rows = [orjson.loads(x) for x in claims.read_bytes().splitlines()]
+    first = next(r for r in rows if r["transaction_code"] == "B1"
+                 and r["original"]["status"] == "P")
+    other = next(r for r in rows if r["transaction_code"] == "B1"
+                 and r["cardholder_id"] != first["cardholder_id"])
+    twin = {**other, **{k: first[k] for k in ("pharmacy_id", "rx_number", "fill_number",
+                                              "date_of_service")}}
+    path = tmp_path / "twins.jsonl"
+    path.write_bytes(orjson.dumps(first) + b"\n" + orjson.dumps(twin) + b"\n")
+    one = run([path], BOOK, tmp_path / "one", members=[members], partitions=1)
+    many = run([path], BOOK, tmp_path / "many", members=[members], partitions=64)
+    assert outputs(one.out_dir) == outputs(many.out_dir)
+    assert one.document["status_after"].get("D", 0) == 0

@@ -65,8 +65,9 @@ def check_paid(r: ClaimResult) -> None:
     assert r.plan_pay == pde.covered_plan_paid + pde.non_covered_plan_paid + pde.plro
     assert r.total_price == pde.gross_drug_cost == r.ingredient_cost_paid + \
         r.dispensing_fee_paid
-    assert r.delta == Totals(plan_paid=r.plan_pay, troop=pde.troop_accumulator_after -
-                             pde.troop_accumulator_before, gross_drug_cost=r.total_price)
+    assert r.delta == Totals(oop=r.patient_pay, plan_paid=r.plan_pay,
+                             troop=pde.troop_accumulator_after - pde.troop_accumulator_before,
+                             gross_drug_cost=r.total_price)
     assert min(r.patient_pay, r.plan_pay, lics, discount) >= 0
 
 
@@ -372,3 +373,26 @@ def test_cli_adjudicate_year_and_m3p(tmp_path: Path, capsys: pytest.CaptureFixtu
                  "--costs", "200,200,900,50,1500"]) == 0
     text = capsys.readouterr().out
     assert "total  1700.00" in text
+
+
+def test_troop_stops_at_the_threshold_and_oop_keeps_the_whole_year() -> None:
+    """2019 Defined Standard: a $10,000 brand first fill lands TrOOP on the $5,100 threshold;
+    a second fill is wholly catastrophic: TrOOP stays, its 5% goes to the member's ``oop``."""
+    from pbm_engine.eligibility.members import CoveragePeriod, Member
+
+    book = load_book(sample_partd_book_path())
+    book.registry.add(Member("CAT2019", "001", "CAT2019", "DS-2019",
+                             coverage=(CoveragePeriod(dt.date(2019, 1, 1)),)))
+    store = MemoryStore()
+    processor = Processor(Engine(book), store)
+    first = processor.submit(claim("CAT2019", "2019-03-01", ZYPREXA, ingredient_cost="10000.00",
+                                   dispensing_fee="0.00"))
+    second = processor.submit(claim("CAT2019", "2019-04-01", ZYPREXA, rx="2",
+                                    ingredient_cost="1000.00", dispensing_fee="0.00"))
+    check_paid(first)
+    check_paid(second)
+    assert first.patient_pay == 238_236 and second.patient_pay == 5_000  # 5% of $1,000
+    totals = store.state("DS-2019", dt.date(2019, 1, 1), first.member_id, first.family_id).member
+    assert totals.troop == 510_000
+    assert totals.oop == first.patient_pay + second.patient_pay
+    assert second.delta.troop == 0 and second.part_d.catastrophic_coverage_code.value == "C"

@@ -58,11 +58,22 @@ def test_oop_counts_only_up_to_threshold() -> None:
 def test_december_election() -> None:
     s = m3p_schedule(12, 150_000, 200_000, [0] * 11 + [80_000])
     assert [(m.cap, m.bill, m.oop_incurred) for m in s.months] == [(50_000, 50_000, 50_000)]
+    assert m3p_schedule(12, 150_000, 200_000, [80_000]) == s  # months from the election
+
+
+@given(month=st.integers(1, 12), oop=st.lists(st.integers(0, 250_000), max_size=12))
+def test_months_from_the_election_month(month: int, oop: list[int]) -> None:
+    """Costs given from the election month (missing months $0) bill as the calendar year."""
+    oop = oop[: 13 - month]
+    calendar = [0] * (month - 1) + oop + [0] * (13 - month - len(oop))
+    assert m3p_schedule(month, 10_000, 200_000, oop) == m3p_schedule(
+        month, 10_000, 200_000, calendar)
 
 
 @pytest.mark.parametrize(
     "args",
-    [(0, 0, 1, [0] * 12), (13, 0, 1, [0] * 12), (1, 0, 1, [0] * 11), (1, -1, 1, [0] * 12)],
+    [(0, 0, 1, [0] * 12), (13, 0, 1, [0] * 12), (3, 0, 1, [0] * 11), (1, -1, 1, [0] * 12),
+     (5, 0, 1, [0, -1])],
 )
 def test_bad_arguments(args: tuple) -> None:  # type: ignore[type-arg]
     with pytest.raises(ValueError):

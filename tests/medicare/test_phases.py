@@ -82,7 +82,9 @@ def test_2006_all_phases_in_one_claim() -> None:
     assert (r.patient_pay, r.covered_plan_paid, r.manufacturer_discount) == (364_500, 235_500, 0)
     assert (r.gdcb, r.gdca, r.catastrophic_code) == (510_000, 90_000, CatastrophicCode.ATTACHMENT)
     assert (r.beginning_phase, r.ending_phase) == (D, C)
-    assert (r.troop_after, r.gross_after) == (364_500, 600_000)
+    # TrOOP counts incurred costs only until the threshold (42 USC 1395w-102(b)(4)(C)(i)): the
+    # catastrophic 45.00 is kept apart.
+    assert (r.troop_after, r.gross_after, r.cost_share_above) == (360_000, 600_000, 4_500)
     assert r.reinsurance_eligible == 90_000
 
 
@@ -140,11 +142,12 @@ def test_2011_fee_allocation_policy() -> None:
 def test_2016_brand_gap_to_catastrophic() -> None:
     # OOP 4,850, TrOOP 4,800: 50 of room at 45% + 50% = 95% -> 52.631578.. gross in the gap
     # (GDCB 52.63), bene 23.684.., discount 26.315.. -> 26.32.  Catastrophic 147.368..: bene
-    # max(5% = 7.37, 7.40) = 7.40.  TrOOP = 50 + 7.40 = 57.40; bene = 57.40 - 26.32 = 31.08.
+    # max(5% = 7.37, 7.40) = 7.40.  Enrollee 31.0842.. -> 31.08; TrOOP lands on 4,850 (the gap
+    # portion 23.68 + 26.32), the catastrophic 7.40 does not count.
     r = run(2016, troop=480_000, gross=600_000, ingredient_cost=20_000, applicable_drug=True)
     assert (r.gdcb, r.gdca, r.catastrophic_code) == (5_263, 14_737, CatastrophicCode.ATTACHMENT)
     assert (r.manufacturer_discount, r.patient_pay, r.covered_plan_paid) == (2_632, 3_108, 14_260)
-    assert r.troop_after == 485_740
+    assert (r.troop_after, r.cost_share_above) == (485_000, 740)
     assert (r.beginning_phase, r.ending_phase) == (G, C)
 
 
@@ -172,21 +175,22 @@ def test_2020_generic_gap_to_catastrophic() -> None:
     r = run(2020, troop=634_000, gross=900_000, ingredient_cost=10_000,
             generic_or_preferred_multisource=True)  # fmt: skip
     assert split(r) == [(G, 4_000, 1_000, 0), (C, 6_000, 360, 0)]
-    assert (r.patient_pay, r.covered_plan_paid, r.troop_after) == (1_360, 8_640, 635_360)
+    assert (r.patient_pay, r.covered_plan_paid, r.troop_after) == (1_360, 8_640, 635_000)
 
 
 def test_2019_all_phases_brand() -> None:
     # D 415, ICL 3,820, OOP 5,100.  TrOOP at ICL 415 + 851.25 = 1,266.25; room 3,833.75 at 95%
     # -> 4,035.5263.. in the gap: bene 1,008.88, discount 2,824.87; catastrophic 2,144.47:
-    # 5% = 107.22.  TrOOP = 5,100 + 107.22.
+    # 5% = 107.2236...  Enrollee 2,382.3552.. -> 2,382.36; TrOOP lands on 5,100 (below-threshold
+    # cost sharing 5,100 - 2,824.87 = 2,275.13), so the catastrophic portion is 107.23.
     r = run(2019, ingredient_cost=1_000_000, applicable_drug=True)
     assert split(r) == [
         (D, 41_500, 41_500, 0),
         (N, 340_500, 85_125, 0),
         (G, 403_553, 100_888, 282_487),
-        (C, 214_447, 10_722, 0),
+        (C, 214_447, 10_723, 0),
     ]
-    assert r.troop_after == 520_722
+    assert (r.patient_pay, r.troop_after, r.cost_share_above) == (238_236, 510_000, 10_723)
 
 
 # --- 2024 -----------------------------------------------------------------------------------

@@ -37,8 +37,8 @@ def test_every_result_balances(case) -> None:  # type: ignore[no-untyped-def]
         == pde.gross_drug_cost
     )  # fmt: skip
     assert result.patient_pay <= claim.gross
-    if params.has_mdp:
-        assert result.troop_after <= max(state.troop, params.oop_threshold)
+    # TrOOP counts incurred costs only until the threshold, in every year.
+    assert result.troop_after <= max(state.troop, params.oop_threshold)
 
 
 @st.composite
@@ -127,8 +127,9 @@ def test_ds_total_depends_only_on_total_gross(
 @given(year=YEARS, data=st.data())
 def test_lis_pays_the_lesser_and_troop_gets_the_full_share(year: int, data: st.DataObject) -> None:
     """LIS: patient pay + OTA <= the plan's cost sharing; LICS >= 0; TrOOP advances by the full
-    DS cost sharing (LIS enrollees get no gap discount, so before 2025 that is all of TrOOP).
-    Outside the gap the plan's cost sharing is the one a non-LIS enrollee would have."""
+    DS cost sharing below the threshold (LIS enrollees get no gap discount, so before 2025 that
+    is all of TrOOP).  Outside the gap the plan's cost sharing is the one a non-LIS enrollee
+    would have, to the cent (patient pay and LICS are each rounded from their exact values)."""
     level = data.draw(lis_levels(year).filter(lambda x: x is not None))
     assert isinstance(level, LisLevel)
     state = data.draw(states(year))
@@ -141,24 +142,6 @@ def test_lis_pays_the_lesser_and_troop_gets_the_full_share(year: int, data: st.D
     assert lis.patient_pay + lis.other_troop_amount <= lis.plan_cost_share
     if not params.has_mdp:
         assert lis.manufacturer_discount == 0
-        assert lis.troop_delta == lis.plan_cost_share
+        assert lis.troop_delta == lis.plan_cost_share - lis.cost_share_above
     if all(p.phase.value != "G" for p in plain.portions + lis.portions):
-        assert lis.plan_cost_share == plain.plan_cost_share
-
-
-@settings(max_examples=600, deadline=None)
-@given(scenarios())
-def test_single_phase_fast_path_equals_the_general_walk(case) -> None:  # type: ignore[no-untyped-def]
-    """The integer-light fast path for claims inside one phase gives exactly the same result."""
-    from pbm_engine.medicare.phases import _split
-
-    params, design, state, claim, policy = case
-    try:
-        slow = _split(params, design, state, claim, policy, fast=False)
-    except Exception as exc:  # the same error must come from both paths
-        try:
-            _split(params, design, state, claim, policy, fast=True)
-        except type(exc):
-            return
-        raise
-    assert _split(params, design, state, claim, policy, fast=True) == slow
+        assert abs(lis.plan_cost_share - plain.plan_cost_share) <= 1

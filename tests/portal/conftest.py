@@ -1,4 +1,5 @@
-"""Fixtures: the commercial and Part D sample books, and a store of each kind."""
+"""Fixtures: the commercial and Part D sample books, and a store of each kind (memory, SQLite,
+PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,7 @@ import pbm_engine
 from pbm_engine.book import Book
 from pbm_engine.sources.loader import load_book, load_sample_book
 from pbm_engine.store.base import Store
-from pbm_engine.store.memory import MemoryStore
-from pbm_engine.store.sqlite import SqliteStore
+from tests.store.conftest import BACKENDS, make_store
 
 PARTD_BOOK = Path(pbm_engine.__file__).parent / "data" / "sample_partd" / "book.yaml"
 
@@ -28,9 +28,10 @@ def partd_book() -> Book:
     return load_book(PARTD_BOOK)
 
 
-@pytest.fixture(params=["memory", "sqlite"])
+@pytest.fixture(params=BACKENDS)
 def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
-    made: Store = MemoryStore() if request.param == "memory" else SqliteStore(tmp_path / "s.db")
+    """A new, empty store of each kind: memory, SQLite, a real PostgreSQL server."""
+    made = make_store(request.param, request, tmp_path)
     yield made
     made.close()
 

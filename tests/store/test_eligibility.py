@@ -291,8 +291,9 @@ def test_cli_members_and_pa(tmp_path: Path, db_target: str,
     out = capsys.readouterr().out
     assert "PPO1001-002" in out and "spouse" in out and "PA7" in out
     bad = write(tmp_path / "bad.csv", HEADER, row("Z", born="yesterday"))
-    assert main(["members", "import", str(bad), "--db", db_target]) == 2
-    assert "line 2: date_of_birth" in capsys.readouterr().err
+    assert main(["members", "import", str(bad), "--db", db_target]) == 1
+    err = capsys.readouterr().err
+    assert "error: line 2: date_of_birth" in err and "nothing was imported (FILE)" in err
     # adjudicate reads members from the store: PPO1003 is in the book, not in the store
     claims = tmp_path / "c.jsonl"
     write(claims, orjson.dumps(claim()).decode(),

@@ -18,7 +18,7 @@ from pbm_engine.processor import Processor
 from pbm_engine.result import ClaimResult
 from pbm_engine.store.memory import MemoryStore
 
-__all__ = ["ClaimChange", "Impact", "compare"]
+__all__ = ["ClaimChange", "Impact", "compare", "differences"]
 
 _MONEY = ("total_price", "patient_pay", "plan_pay", "member_paid", "deductible_applied",
           "copay_amount", "coinsurance_amount", "product_selection_amount")
@@ -62,7 +62,9 @@ def _paid_amount(result: ClaimResult, name: str) -> int:
     return int(getattr(result, name)) if result.paid else 0
 
 
-def _differences(before: ClaimResult, after: ClaimResult) -> tuple[str, ...]:
+def differences(before: ClaimResult, after: ClaimResult) -> tuple[str, ...]:
+    """What differs between two answers to the same claim: status, rejects, money of paid
+    claims."""
     out = []
     if before.status is not after.status:
         out.append("status")
@@ -88,7 +90,7 @@ def compare(before: Book, after: Book, requests: Iterable[Any], *,
         for name in _MONEY:
             impact.totals_before[name] += _paid_amount(a, name)
             impact.totals_after[name] += _paid_amount(b, name)
-        changed = _differences(a, b)
+        changed = differences(a, b)
         if changed:
             impact.changes.append(ClaimChange(index, a, b, changed))
     return impact

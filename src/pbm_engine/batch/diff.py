@@ -27,6 +27,7 @@ from pbm_engine.money import Cents, fmt, to_cents
 __all__ = ["SCHEMA", "Change", "Original", "Tally", "compare", "original_of"]
 
 SCHEMA = "pbm-reprocess-summary/1"
+"""Format tag of the reprocessing summary file."""
 _ORIGINAL_FLAT = ("original_status", "original_reject_codes", "original_rejects",
                   "original_total_price", "original_patient_pay", "original_plan_pay")
 

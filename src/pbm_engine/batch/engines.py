@@ -58,7 +58,7 @@ def run_dask(tasks: list[PartitionTask], workers: int, scheduler: str | None,
         client = Client(scheduler)
     else:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+                               dashboard_address=":0")
         client = Client(cluster)
     try:
         futures = client.map(run_partition, tasks, pure=False)

@@ -42,7 +42,10 @@ __all__ = [
 ]
 
 FORMATS = ("jsonl", "csv", "parquet")
+"""Output formats a reprocessing run writes."""
 ROW_GROUP = 65_536
+"""Rows per Parquet row group."""
+_PART_BATCH = 8_192
 
 RESULT_COLUMNS = (
     "input", "line", "status", "transaction_code", "cardholder_id", "person_code", "plan_id",
@@ -63,6 +66,7 @@ TABLES: dict[str, tuple[str, ...]] = {
     "results": RESULT_COLUMNS, "changes": CHANGE_COLUMNS, "errors": ERROR_COLUMNS,
     "accumulators": ACC_COLUMNS,
 }
+"""Output table name -> its columns, in order."""
 _INT_COLUMNS = frozenset({"input", "line", "fill_number", "tier"})
 
 
@@ -204,7 +208,7 @@ class PartWriter:
             self._csv.writerow([_cell(row.get(c)) for c in self.columns])
         else:
             self.rows.append(row)
-            if len(self.rows) >= ROW_GROUP:
+            if len(self.rows) >= _PART_BATCH:  # parts are re-cut when assembled
                 self._flush_parquet()
 
     def _flush_parquet(self) -> None:

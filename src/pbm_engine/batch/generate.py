@@ -47,6 +47,7 @@ CLAIM_COLUMNS = (
     "original_status", "original_reject_codes", "original_total_price", "original_patient_pay",
     "original_plan_pay",
 )
+"""The columns of a generated claims file, in order."""
 _BLOCK = 2_000  # members per block
 _FAMILY_SIZES = (1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2, 2, 2, 3, 3, 3, 4, 4, 5)
 

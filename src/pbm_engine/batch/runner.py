@@ -55,7 +55,9 @@ from pbm_engine.errors import UsageError
 __all__ = ["ENGINES", "MANIFEST", "Summary", "run"]
 
 ENGINES = ("single", "pool", "dask")
+"""How a run executes: in this process, a process pool, or a Dask cluster."""
 MANIFEST = ".pbm-reprocess.json"
+"""File name of a run's manifest in its output folder (what resuming reads)."""
 CLAIMS_PER_PARTITION = 25_000
 _FLUSH = 1 << 16
 

@@ -34,7 +34,9 @@ __all__ = ["AMOUNTS", "COLUMNS", "AccKey", "SeededStore", "read_snapshot", "row_
            "totals_of"]
 
 AMOUNTS = ("deductible", "oop", "plan_paid", "troop", "gross_drug_cost")
+"""The accumulator amounts of a snapshot row."""
 COLUMNS = ("plan_id", "year_start", "level", "id", "family_id", *AMOUNTS)
+"""The columns of an accumulator snapshot, in order."""
 _LEVELS = {"member": "M", "family": "F"}
 _LEVEL_NAMES = {"M": "member", "F": "family"}
 

@@ -1,11 +1,13 @@
 """One partition, start to finish, in whichever process runs it.
 
 :func:`run_partition` reads the partition's spilled claims, members and starting accumulators
-from its directory, sorts the claims into processing order, runs them through a
-:class:`~pbm_engine.processor.Processor` on a fresh in-memory store (dropped when the partition
-is done), writes the result, change and accumulator parts, fsyncs and renames them, and last
-writes the partition's checkpoint marker (atomically).  It returns only the small checkpoint
-(counts and cents), never result objects.
+from its directory, sorts the claims into processing order, runs each family's claims through a
+:class:`~pbm_engine.processor.Processor` on a fresh in-memory store of its own (seeded with the
+family's starting accumulators, dropped when the family is done: families never see each other,
+so nothing depends on which families share a partition -- not even a duplicate claim key),
+writes the result, change and accumulator parts, fsyncs and renames them, and last writes the
+partition's checkpoint marker (atomically).  It returns only the small checkpoint (counts and
+cents), never result objects.
 """
 
 from __future__ import annotations
@@ -19,11 +21,12 @@ from typing import Any
 
 import orjson
 
+from pbm_engine.accumulators import Totals
 from pbm_engine.batch.diff import Original, Tally, compare, original_of
 from pbm_engine.batch.formats import PartWriter
 from pbm_engine.batch.keys import family_key, sort_key, split_seq
 from pbm_engine.batch.members import registry_from_records
-from pbm_engine.batch.snapshot import SeededStore, row_of, totals_of
+from pbm_engine.batch.snapshot import AccKey, SeededStore, row_of, totals_of
 from pbm_engine.book import Book
 from pbm_engine.eligibility.members import Registry
 from pbm_engine.engine import Engine
@@ -87,12 +90,10 @@ def cached_book(path: str) -> Book:
     """The book at ``path``, loaded once per process."""
     book = _BOOKS.get(path)
     if book is None:
-        import gc
+        from pbm_engine.sources.compiled import load_book
 
-        from pbm_engine.sources.loader import load_book
-
+        # compiled once, read by every worker; frozen out of the collector's way
         book = _BOOKS[path] = load_book(path)
-        gc.freeze()  # long-lived reference data out of the collector's way
     return book
 
 
@@ -133,20 +134,18 @@ def run_partition(task: PartitionTask, progress: Callable[[int], None] | None = 
     base = cached_book(task.book)
     registry = registry_from_records(_lines(pdir / "members.spill"))
     book = partition_book(base, registry)
-    families: dict[str, str] = {m.member_id: m.family_id for m in registry.members.values()}
-    baseline = []
+    baseline: dict[str, list[tuple[AccKey, Totals]]] = {}
     for line in _lines(pdir / "accumulators.spill"):
         key, family, totals = totals_of(orjson.loads(line))
-        baseline.append((key, totals))
-        if key[2] == "M":
-            families.setdefault(key[3], family)
-    store = SeededStore(baseline)
-    processor = Processor(Engine(book), store)
+        baseline.setdefault(family, []).append((key, totals))
+    engine = Engine(book)
 
-    # Read and order the partition's claims.
+    # Read and order the partition's claims: only the sort key and the raw line are kept (a
+    # parsed record is several times its line); a claim is parsed again when its turn comes.
     fkeys: dict[str, int] = {}
     fam_cache: dict[bytes, tuple[str, int]] = {}
-    work_items: list[tuple[Any, dict[str, Any]]] = []
+    loads = orjson.loads
+    work_items: list[tuple[Any, bytes]] = []
     for line in _lines(pdir / "claims.spill"):
         seq_b, fam_b, payload = line.split(b"\t", 2)
         known = fam_cache.get(fam_b)
@@ -155,9 +154,7 @@ def run_partition(task: PartitionTask, progress: Callable[[int], None] | None = 
             known = fam_cache[fam_b] = (family, family_key(family))
             fkeys[family] = known[1]
         family, fk = known
-        record = orjson.loads(payload)
-        seq = int(seq_b)
-        work_items.append((sort_key(fk, family, record, seq), record))
+        work_items.append((sort_key(fk, family, loads(payload), int(seq_b)), payload))
     work_items.sort(key=lambda item: item[0])
 
     fmt_ = task.fmt
@@ -168,8 +165,19 @@ def run_partition(task: PartitionTask, progress: Callable[[int], None] | None = 
     affected: set[str] = set()
     dumps = orjson.dumps
     done = 0
-    for i, (key, record) in enumerate(work_items):
+    ending: list[tuple[str, AccKey, Totals]] = []
+    current: str | None = None
+    store = SeededStore()
+    processor = Processor(engine, store)
+    for i, (key, payload) in enumerate(work_items):
         work_items[i] = None  # type: ignore[call-overload]  # let the claim go once done
+        record = loads(payload)
+        if key[1] != current:  # a new family: a fresh store, dropped when the family is done
+            if current is not None:
+                ending.extend((current, k, t) for k, t in store.ending().items())
+            current = key[1]
+            store = SeededStore(baseline.pop(current, ()))
+            processor = Processor(engine, store)
         seq = key[-1]
         input_index, line_no = split_seq(seq)
         try:
@@ -216,13 +224,17 @@ def run_partition(task: PartitionTask, progress: Callable[[int], None] | None = 
         progress(done % 2000)
     tally.counts["members_affected"] = len(affected)
 
+    if current is not None:
+        ending.extend((current, k, t) for k, t in store.ending().items())
+    for family, rows in baseline.items():  # families with a starting state and no claims
+        ending.extend((family, k, t) for k, t in SeededStore(rows).ending().items())
+
     # Ending accumulators, in canonical order (family key, family, level, id, plan, year).
     acc_rows = []
-    for key, totals in store.ending().items():
+    for family, key, totals in ending:
         if totals.is_zero():
             continue
         plan_id, year, level, owner = key
-        family = owner if level == "F" else families.get(owner, owner)
         acc_key = fkeys.get(family)
         if acc_key is None:
             acc_key = fkeys[family] = family_key(family)
@@ -231,7 +243,7 @@ def run_partition(task: PartitionTask, progress: Callable[[int], None] | None = 
     acc_rows.sort(key=lambda item: item[0])
     for _, row in acc_rows:
         writers["accumulators"].add(row)
-    del store, processor, book, registry
+    del store, processor, engine, book, registry
 
     for table, writer in writers.items():
         writer.close()

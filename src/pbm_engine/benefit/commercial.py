@@ -61,6 +61,10 @@ class CommercialBenefit:
         self.network_id = plan.network_id
         self.registry = registry
 
+    def data_reject(self, exc: Exception) -> tuple[str, str]:
+        """Not used: a commercial plan's data problems are configuration errors that raise."""
+        return Reject.CLAIM_NOT_PROCESSED, str(exc)
+
     def describe_member(self, member: Member) -> str:
         """The trace line naming the member and plan."""
         return f"member {member.member_id} family {member.family_id} plan {self.plan_id}"

@@ -18,8 +18,11 @@ import sys
 from pathlib import Path
 from typing import Any
 
+__all__ = ["register"]
+
 
 def register(sub: Any) -> None:
+    """Add ``reprocess`` and ``generate`` to the ``pbm`` parser."""
     p = sub.add_parser("reprocess", help="re-adjudicate claim files at scale and report changes",
                        description="Re-adjudicate claim files against a book, partitioned by "
                        "family, on one process, a local pool or a Dask cluster.")
@@ -85,7 +88,7 @@ def cmd_reprocess(args: argparse.Namespace) -> int:
 
 def cmd_generate(args: argparse.Namespace) -> int:
     from pbm_engine.batch import generate
-    from pbm_engine.sources.loader import load_book, sample_book_path
+    from pbm_engine.sources.compiled import load_book, sample_book_path
 
     book = load_book(args.book or sample_book_path())
     stats = generate(args.members, args.claims, args.seed, args.out, book=book, fmt=args.fmt,

@@ -23,10 +23,14 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from pbm_engine.cli.textio import print_table, read_requests
+from pbm_engine.cli.openers import check_store_path, load_book_arg, open_store, store_errors
+from pbm_engine.cli.paths import SafeOutput, input_file, parse_date, store_files
+from pbm_engine.cli.runner import errors_path, run_claims
+from pbm_engine.cli.textio import Unreadable, print_table, read_requests
+from pbm_engine.errors import UsageError
 from pbm_engine.money import fmt
 from pbm_engine.result import ClaimResult
-from pbm_engine.sources.compiled import load_book, sample_book_path
+from pbm_engine.sources.paths import sample_book_path
 
 if TYPE_CHECKING:
     from pbm_engine.processor import Processor
@@ -60,16 +64,27 @@ def format_row(n: int, r: ClaimResult) -> tuple[str, ...]:
 
 def cmd_adjudicate(args: argparse.Namespace) -> int:
     from pbm_engine.engine import Engine
-    from pbm_engine.errors import UsageError
     from pbm_engine.processor import Processor
-    from pbm_engine.store import is_postgres, open_store
+    from pbm_engine.store import is_postgres
     from pbm_engine.store.base import Store
     from pbm_engine.store.memory import MemoryStore
     from pbm_engine.store.sqlite import remove_store
 
     demo = not args.claims
     db = args.db or (DEMO_DB if demo else None)
-    book = load_book(args.book)
+    # Every check first; nothing is opened for writing until all pass.
+    files = [input_file(p, "CLAIMS") for p in args.claims] or [sample_claims_path()]
+    book_path = input_file(args.book, "--book")
+    protect = [*files, book_path, *store_files(db)]
+    results = SafeOutput(args.out, "--out", protect)
+    errors = SafeOutput(errors_path(results.path), "--out", protect)
+    results.protects(errors)
+    as_of = parse_date(args.as_of, "--as-of")
+    if args.commit_every < 1:
+        raise UsageError(f"{args.commit_every} is not a positive number (--commit-every)")
+    if db is not None:
+        check_store_path(db, "--db")
+    book = load_book_arg(book_path)
     engine = Engine(book, trace=args.trace)
     store: Store
     if db is None:
@@ -78,39 +93,36 @@ def cmd_adjudicate(args: argparse.Namespace) -> int:
         if args.fresh or (demo and args.db is None):
             if is_postgres(db):
                 raise UsageError("--fresh deletes a SQLite file; it does not apply to "
-                                 "PostgreSQL")
-            remove_store(db)
-        store = open_store(db, synchronous=args.synchronous)
+                                 "PostgreSQL (--fresh)")
+            with store_errors("--db"):
+                remove_store(db)
+        store = open_store(db, "--db", synchronous=args.synchronous)
     try:
-        return _adjudicate(args, Processor(engine, store), db)
+        return _adjudicate(args, Processor(engine, store), db, files, results, errors, as_of)
     finally:
         store.close()
 
 
-def _adjudicate(args: argparse.Namespace, processor: Processor, db: str | None) -> int:
-    files = [Path(p) for p in args.claims] or [sample_claims_path()]
-    out_path = Path(args.out)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
-    as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None
-    rows = []
-    counts: dict[str, int] = {}
-    requests = read_requests(files)
-    with out_path.open("wb") as out:
-        for n, result in enumerate(processor.submit_many(requests, as_of=as_of,
-                                                         commit_every=args.commit_every), 1):
-            counts[result.status.value] = counts.get(result.status.value, 0) + 1
-            if not args.quiet:
-                rows.append(format_row(n, result))
-            out.write(orjson.dumps(result.to_dict()) + b"\n")
+def _adjudicate(args: argparse.Namespace, processor: Processor, db: str | None,
+                files: list[Path], results: SafeOutput, errors: SafeOutput,
+                as_of: dt.date | None) -> int:
+    rows: list[tuple[str, ...]] = []
+
+    def each(result: ClaimResult) -> None:
+        if not args.quiet:
+            rows.append(format_row(len(rows) + 1, result))
+
+    summary = run_claims(processor.submit_many, files, results, errors, each, as_of=as_of,
+                         commit_every=args.commit_every)
     if not args.quiet:
         print_table(_COLUMNS, rows, sys.stdout)
-    summary = ", ".join(f"{k}={v}" for k, v in sorted(counts.items()))
     from pbm_engine.store import redact
 
+    counts = ", ".join(f"{k}={v}" for k, v in sorted(summary.counts.items()))
     where = f"store {redact(db)}" if db else "in-memory store"
-    total = sum(counts.values())
-    print(f"\n{total} transactions ({summary}); results written to {out_path}; {where}")
-    return 0
+    print(f"\n{summary.total} transactions ({counts}); results written to {results.path}; "
+          f"{where}")
+    return summary.report(errors.path)
 
 
 def sample_proposed_book_path() -> Path:
@@ -121,10 +133,15 @@ def sample_proposed_book_path() -> Path:
 def cmd_compare(args: argparse.Namespace) -> int:
     from pbm_engine.admin.compare import compare
 
-    before, after = load_book(args.before), load_book(args.after)
-    files = [Path(p) for p in args.claims] or [sample_claims_path()]
-    as_of = dt.date.fromisoformat(args.as_of) if args.as_of else None
-    impact = compare(before, after, read_requests(files), as_of=as_of)
+    before_path = input_file(args.before, "--before")
+    after_path = input_file(args.after, "--after")
+    files = [input_file(p, "CLAIMS") for p in args.claims] or [sample_claims_path()]
+    as_of = parse_date(args.as_of, "--as-of")
+    out = SafeOutput(args.out, "--out", [*files, before_path, after_path]) if args.out else None
+    before = load_book_arg(before_path, "--before")
+    after = load_book_arg(after_path, "--after")
+    unreadable: list[Unreadable] = []
+    impact = compare(before, after, read_requests(files, unreadable), as_of=as_of)
     print(f"{impact.claims} transactions through {args.before} (before) and {args.after} "
           "(after)\n")
     paid = (str(impact.status_before.get("P", 0)), str(impact.status_after.get("P", 0)))
@@ -156,29 +173,63 @@ def cmd_compare(args: argparse.Namespace) -> int:
                 f"{fmt(new.plan_pay) if new.paid else '-'}",
                 ",".join(c.changed)))
         print_table(header, table, sys.stdout)
-    if args.out:
-        out = Path(args.out)
-        out.parent.mkdir(parents=True, exist_ok=True)
-        with out.open("wb") as handle:
+    if out is not None:
+        with out.open() as handle:
             for c in impact.changes:
                 handle.write(orjson.dumps({"index": c.index, "changed": list(c.changed),
                                            "before": c.before.to_dict(),
                                            "after": c.after.to_dict()}) + b"\n")
-        print(f"\nchanged claims written to {out}")
+        print(f"\nchanged claims written to {out.path}")
+    if unreadable:
+        first = unreadable[0]
+        print(f"pbm: {len(unreadable)} line(s) could not be read (first: {first.path} line "
+              f"{first.line}: {first.reason})", file=sys.stderr)
+        return 1
     return 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
+    """Exit 0: valid (warnings listed); 1: errors (or warnings with --strict); 2: usage."""
+    from pbm_engine.errors import ConfigError
     from pbm_engine.sources.federal import limits_for
+    from pbm_engine.sources.loader import load_book
 
-    book = load_book(args.book)
+    path = input_file(args.book, "BOOK")
+    try:
+        book = load_book(path)
+    except ConfigError as exc:
+        lines = str(exc).splitlines()
+        for line in lines:
+            print(f"error: {line}", file=sys.stderr)
+        print(f"pbm: {len(lines)} error(s) in {path}", file=sys.stderr)
+        if args.report:
+            _validate_report(args.report, path, [("book", "not loaded")],
+                             [("error", line) for line in lines])
+        return 1
     print(f"ok: {len(book.plans)} plans, {len(book.part_d_plans)} Part D plans, "
           f"{len(book.formularies)} formularies, "
           f"{sum(len(f.drugs) for f in book.formularies.values())} drugs, "
           f"{len(book.registry.members)} members")
-    for warning in book.warnings(limits_for):
+    warnings = book.warnings(limits_for)
+    for warning in warnings:
         print(f"warning: {warning}")
+    if args.report:
+        summary = [("plans", str(len(book.plans))), ("Part D plans", str(len(book.part_d_plans))),
+                   ("formularies", str(len(book.formularies))),
+                   ("members", str(len(book.registry.members)))]
+        _validate_report(args.report, path, summary, [("warning", w) for w in warnings])
+    if args.strict and warnings:
+        print(f"pbm: {len(warnings)} warning(s), and --strict makes them fail", file=sys.stderr)
+        return 1
     return 0
+
+
+def _validate_report(out: str, path: Any, summary: list[tuple[str, str]],
+                     findings: list[tuple[str, str]]) -> None:
+    from pbm_engine.admin.report import findings_report, write_report
+
+    write_report(findings_report("Book check", f"pbm validate {path}", summary, findings), out)
+    print(f"report written to {out}")
 
 
 def register(sub: Any) -> None:
@@ -219,6 +270,9 @@ def register(sub: Any) -> None:
 
     val = sub.add_parser("validate", help="load and check a book and every file it lists")
     val.add_argument("book", nargs="?", default=str(sample_book_path()))
+    val.add_argument("--report", metavar="DIR", help="also write the findings as a report "
+                     "(report.md, report.html, findings.csv)")
+    val.add_argument("--strict", action="store_true", help="warnings fail too (exit 1)")
     val.set_defaults(func=cmd_validate)
 
 

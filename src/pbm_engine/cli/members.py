@@ -5,7 +5,7 @@
     pbm pa import FILE --db DB
 
 ``DB`` is a SQLite file (created owner-only when missing) or a ``postgresql://`` URL.  A file
-with any bad row changes nothing: every problem is listed with its line number (exit 2).
+with any bad row changes nothing: every problem is listed with its line number (exit 1).
 Once a store holds members, ``pbm adjudicate --db DB`` reads members from it, not the book.
 """
 
@@ -13,10 +13,18 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
+from pbm_engine.cli.openers import open_store
+from pbm_engine.cli.paths import input_file
 from pbm_engine.cli.textio import print_table
 from pbm_engine.errors import UsageError
+from pbm_engine.store.eligibility import MAX_REPORTED, EligibilityFileError
+
+__all__ = [
+    "register",
+]
 
 __all__ = ["register"]
 
@@ -24,13 +32,26 @@ _GENDER = {0: "U", 1: "M", 2: "F"}
 _RELATIONSHIP = {"1": "cardholder", "2": "spouse", "3": "child", "4": "other"}
 
 
+def _bad_rows(exc: EligibilityFileError, path: Path) -> int:
+    """Report a file's bad rows on stderr (``error: line N: what``, then one ``pbm:`` line);
+    nothing was imported; exit status 1."""
+    for problem in exc.problems[:MAX_REPORTED]:
+        print(f"error: {problem}", file=sys.stderr)
+    more = f" ({exc.count - MAX_REPORTED} more not listed)" if exc.count > MAX_REPORTED else ""
+    print(f"pbm: {path}: {exc.count} bad row(s){more}; nothing was imported (FILE)",
+          file=sys.stderr)
+    return 1
+
+
 def cmd_import(args: argparse.Namespace) -> int:
-    from pbm_engine.store import open_store
     from pbm_engine.store.eligibility import import_members
 
-    store = open_store(args.db)
+    path = input_file(args.file, "FILE")
+    store = open_store(args.db, "--db")
     try:
-        report = import_members(store, args.file, replace_all=args.replace)
+        report = import_members(store, path, replace_all=args.replace)
+    except EligibilityFileError as exc:
+        return _bad_rows(exc, path)
     finally:
         store.close()
     removed = f", {report.removed} removed" if args.replace else ""
@@ -40,12 +61,14 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 
 def cmd_pa_import(args: argparse.Namespace) -> int:
-    from pbm_engine.store import open_store
     from pbm_engine.store.eligibility import import_prior_auths
 
-    store = open_store(args.db)
+    path = input_file(args.file, "FILE")
+    store = open_store(args.db, "--db")
     try:
-        report = import_prior_auths(store, args.file)
+        report = import_prior_auths(store, path)
+    except EligibilityFileError as exc:
+        return _bad_rows(exc, path)
     finally:
         store.close()
     print(f"{args.file}: {report.rows} rows; {report.added} added or replaced, "
@@ -54,9 +77,7 @@ def cmd_pa_import(args: argparse.Namespace) -> int:
 
 
 def cmd_show(args: argparse.Namespace) -> int:
-    from pbm_engine.store import open_store
-
-    store = open_store(args.db, create=False)
+    store = open_store(args.db, "--db", create=False, readonly=True)
     try:
         if args.person:
             member = store.get(args.cardholder, args.person.zfill(3))

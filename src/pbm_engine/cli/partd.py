@@ -7,40 +7,48 @@
   writes one JSON result per line (with the PDE record under ``part_d``).
 * ``pbm partd year --plan PLAN --member CARDHOLDER [--person 001]`` -- the member's claims from
   the claim file, in date order, through a processor and an in-memory store.
+* ``pbm partd claim --plan PLAN --ndc NDC [--quantity Q] [--cost $]`` -- price one what-if
+  fill (:func:`pbm_engine.portal.whatif.price_fill`): which price won, the deductible applied,
+  the phase split and the PDE record.
 * ``pbm partd m3p --election-month N --troop-before X --costs a,b,...`` -- Medicare
-  Prescription Payment Plan bills (costs per month, January first; missing months are $0).
+  Prescription Payment Plan bills (costs per month, January first, or from the election month
+  with ``--from-election``; missing months are $0).
+
+Every subcommand takes ``--json``: the same answer as JSON on standard output.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from pbm_engine.accumulators import MemberState, Totals
 from pbm_engine.book import Book
 from pbm_engine.cli.textio import print_table, read_requests
-from pbm_engine.engine import Engine
+from pbm_engine.errors import UsageError
 from pbm_engine.medicare.plans import PartDPlan
-from pbm_engine.money import fmt, to_cents
+from pbm_engine.money import fmt
+from pbm_engine.portal import whatif
 from pbm_engine.result import ClaimResult
-from pbm_engine.sources.compiled import load_book
 
 __all__ = ["register", "sample_partd_book_path", "sample_partd_claims_path"]
 
 
 def sample_partd_book_path() -> Path:
     """The bundled Part D sample book."""
-    return Path(str(resources.files("pbm_engine") / "data" / "sample_partd" / "book.yaml"))
+    return whatif.sample_partd_book_path()
+
+
+def _print_json(value: Any) -> None:
+    sys.stdout.buffer.write(orjson.dumps(value, option=orjson.OPT_INDENT_2) + b"\n")
 
 
 def sample_partd_claims_path() -> Path:
     """The bundled Part D sample claims (JSON lines)."""
-    return Path(str(resources.files("pbm_engine") / "data" / "sample_partd" / "claims.jsonl"))
+    return whatif.sample_partd_book_path().parent / "claims.jsonl"
 
 
 _HEADER = ("#", "member", "plan", "date", "drug", "st", "rejects", "phase", "TrOOP before",
@@ -63,38 +71,50 @@ def result_row(n: int, r: ClaimResult) -> tuple[str, ...]:
     )
 
 
-def _processor(book_path: str) -> Any:
+def _processor(book_path: str | Path) -> Any:
+    from pbm_engine.cli.openers import load_book_arg
     from pbm_engine.engine import Engine
     from pbm_engine.processor import Processor
     from pbm_engine.store.memory import MemoryStore
 
-    return Processor(Engine(load_book(book_path)), MemoryStore())
+    return Processor(Engine(load_book_arg(book_path)), MemoryStore())
 
 
 def cmd_adjudicate(args: argparse.Namespace) -> int:
-    processor = _processor(args.book)
-    paths = [Path(p) for p in args.claims] or [sample_partd_claims_path()]
-    out_path = Path(args.out)
-    out_path.parent.mkdir(parents=True, exist_ok=True)
+    from pbm_engine.cli.paths import SafeOutput, input_file
+    from pbm_engine.cli.runner import errors_path, run_claims
+
+    paths = [input_file(p, "CLAIMS") for p in args.claims] or [sample_partd_claims_path()]
+    book_path = input_file(args.book, "--book")
+    results = SafeOutput(args.out, "--out", [*paths, book_path])
+    errors = SafeOutput(errors_path(results.path), "--out", [*paths, book_path])
+    results.protects(errors)
+    processor = _processor(book_path)
     rows: list[tuple[str, ...]] = []
-    counts: dict[str, int] = {}
-    with out_path.open("wb") as out:
-        for n, request in enumerate(read_requests(paths), start=1):
-            result = processor.submit(request, trace=args.trace)
-            counts[result.status.value] = counts.get(result.status.value, 0) + 1
-            rows.append(result_row(n, result))
-            out.write(orjson.dumps(result.to_dict()) + b"\n")
+
+    def each(result: ClaimResult) -> None:
+        if args.json:
+            sys.stdout.buffer.write(orjson.dumps(result.to_dict()) + b"\n")
+        else:
+            rows.append(result_row(len(rows) + 1, result))
+
+    summary = run_claims(processor.submit_many, paths, results, errors, each, trace=args.trace)
+    if args.json:
+        return summary.report(errors.path)
     if not args.quiet:
         print_table(_HEADER, rows, sys.stdout)
-    summary = ", ".join(f"{k}={v}" for k, v in sorted(counts.items()))
-    print(f"\n{len(rows)} transactions ({summary}); results written to {out_path}")
-    return 0
+    counts = ", ".join(f"{k}={v}" for k, v in sorted(summary.counts.items()))
+    print(f"\n{summary.total} transactions ({counts}); results written to {results.path}")
+    return summary.report(errors.path)
 
 
 def cmd_year(args: argparse.Namespace) -> int:
-    processor = _processor(args.book)
+    from pbm_engine.cli.paths import input_file
+
+    claims = input_file(args.claims, "--claims")
+    processor = _processor(input_file(args.book, "--book"))
     person = args.person.zfill(3)
-    mine = [c for c in read_requests([Path(args.claims)]) if isinstance(c, dict)
+    mine = [c for c in read_requests([claims]) if isinstance(c, dict)
             and c.get("cardholder_id") == args.member
             and str(c.get("person_code") or "001").zfill(3) == person]
     member = processor.engine.book.registry.get(args.member, person)
@@ -105,7 +125,10 @@ def cmd_year(args: argparse.Namespace) -> int:
         print(f"pbm: member {args.member}-{person} is on plan {member.plan_id}, not "
               f"{args.plan}", file=sys.stderr)
         return 2
-    mine.sort(key=lambda c: str(c.get("date_of_service")))
+    mine.sort(key=lambda c: str(c.get("date_of_service")))  # ISO dates sort as text
+    if args.json:
+        _print_json([processor.submit(c).to_dict() for c in mine])
+        return 0
     plan = processor.engine.book.part_d_plans.get(args.plan)
     title = getattr(plan, "name", args.plan)
     print(f"{member.first_name} {member.last_name} ({member.member_id}), {title}; LIS "
@@ -116,89 +139,106 @@ def cmd_year(args: argparse.Namespace) -> int:
 
 
 def resolve_plan(book: Book, plan_id: str, base: Path) -> PartDPlan:
-    """A Part D plan of the book, or one built on the fly: ``DS-YYYY`` is the Defined Standard
-    benefit of any year 2006-2026; ``CMS-CCCCC-PPP-SSS`` is any plan of the bundled SPUF."""
-    from pbm_engine.sources.part_d import load_part_d_plans
-
-    plan = book.part_d_plans.get(plan_id)
-    if plan is not None:
-        return plan
-    formulary = next(iter(book.formularies))
-    network = next(iter(book.networks))
-    if plan_id.startswith("DS-") and plan_id[3:].isdigit():
-        spec: dict[str, Any] = {"plan_id": plan_id, "defined_standard": int(plan_id[3:]),
-                                "formulary": formulary, "network": network}
-    elif plan_id.startswith("CMS-") and plan_id.count("-") == 3:
-        contract, plan_no, segment = plan_id[4:].split("-")
-        spec = {"plan_id": plan_id, "spuf": "pkg:cms_spuf_2026q2", "contract": contract,
-                "plan": plan_no, "segment": segment, "network": network,
-                "drug_master": formulary}
-    else:
-        raise ValueError(f"unknown Part D plan {plan_id!r}: use a plan of the book, DS-YYYY or "
-                         "CMS-CONTRACT-PLAN-SEGMENT")
-    plans = load_part_d_plans([spec], base, book)
-    book.part_d_plans.update(plans)
-    return plans[plan_id]
-
-
-class _Given:
-    """Accumulators given on the command line (a what-if, nothing stored)."""
-
-    def __init__(self, troop: int, gross: int) -> None:
-        self.value = MemberState(Totals(troop=troop, gross_drug_cost=gross))
-
-    def state(self, *args: object) -> MemberState:
-        return self.value
+    """A Part D plan of the book, DS-YYYY or CMS-CCCCC-PPP-SSS (see :func:`whatif.resolve_plan`)."""
+    return whatif.resolve_plan(book, plan_id, base)
 
 
 def cmd_claim(args: argparse.Namespace) -> int:
     """Price one fill for a what-if beneficiary against any Part D plan."""
-    import datetime as dt
+    if args.quantity is None and args.cost is None:
+        print("pbm: give --quantity (priced at the network contract rate) or --cost",
+              file=sys.stderr)
+        return 2
+    from pbm_engine.cli.openers import load_book_arg
+    from pbm_engine.cli.paths import input_file, parse_date, parse_money
 
-    from pbm_engine.eligibility.members import CoveragePeriod, Member
-
-    book = load_book(args.book)
-    plan = resolve_plan(book, args.plan, Path(args.book).parent)
-    day = dt.date.fromisoformat(args.date) if args.date else dt.date(plan.year, 6, 1)
-    book.registry.add(Member("WHATIF", "001", "WHATIF", plan.plan_id, dt.date(1955, 1, 1), 0,
-                             (CoveragePeriod(dt.date(plan.year, 1, 1),
-                                             dt.date(plan.year, 12, 31)),),
-                             lis_level=args.lis))
-    request = {"cardholder_id": "WHATIF", "date_of_service": day.isoformat(),
-               "rx_number": "1", "ndc": args.ndc, "quantity": args.quantity,
-               "days_supply": args.days, "pharmacy_id": "WHATIF", "channel": args.channel}
-    if args.cost is not None:  # a submitted price (the bundled price tables cover 2025-2026)
-        request |= {"ingredient_cost": args.cost, "dispensing_fee": args.fee}
-    view = _Given(to_cents(args.troop), to_cents(args.gross))
-    result = Engine(book, trace=True).adjudicate(request, accumulators=view)
-    print(f"{plan.name} ({plan.plan_id}); TrOOP {fmt(view.value.member.troop)}, gross "
-          f"{fmt(view.value.member.gross_drug_cost)} before; LIS {args.lis or 'none'}")
-    print_table(_HEADER, [result_row(1, result)], sys.stdout)
-    for line in result.trace:
-        print(f"  {line}")
-    if result.part_d is not None:
-        print("PDE: " + ", ".join(f"{k}={v}" for k, v in result.part_d.to_dict().items()))
-    return 0 if result.paid else 1
+    book_path = input_file(args.book, "--book")
+    day = parse_date(args.date, "--date")
+    troop, gross = parse_money(args.troop, "--troop"), parse_money(args.gross, "--gross")
+    fee = parse_money(args.fee, "--fee")
+    cost = None if args.cost is None else parse_money(args.cost, "--cost")
+    book = load_book_arg(book_path)
+    try:
+        plan = resolve_plan(book, args.plan, book_path.parent)
+    except UsageError as exc:
+        print(f"pbm: {exc} (--plan)", file=sys.stderr)
+        return 2
+    try:
+        fill = whatif.price_fill(
+            plan, ndc=args.ndc, quantity=args.quantity, cost=cost, fee=fee,
+            days_supply=args.days, channel=args.channel, troop=troop, gross=gross,
+            lis=args.lis, date=day, book=book, in_cents=True)
+    except (UsageError, ValueError) as exc:
+        print(f"pbm: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        _print_json(fill.to_dict())
+        return 0
+    s = fill.split
+    print(f"{fill.plan_name} ({fill.plan_id}); TrOOP {fmt(s.troop_before)}, gross "
+          f"{fmt(s.gross_before)} before; LIS {fill.lis.value if fill.lis else 'none'}")
+    won = {"contract": "the network contract price", "submitted": "the submitted cost"}
+    others = [f"contract {fmt(fill.contract_price)}" if fill.contract_price is not None
+              else "no contract price",
+              f"submitted {fmt(fill.submitted_price)}" if fill.submitted_price is not None
+              else "no submitted cost"]
+    print(f"{fill.drug_name} ({fill.ndc}), {fill.days_supply} days: priced at "
+          f"{won[fill.price_won]} {fmt(s.gross_drug_cost)} ({', '.join(others)})")
+    rows: list[tuple[str, ...]] = [
+        (p.phase.value, fmt(p.gross), fmt(p.cost_share), fmt(p.discount)) for p in s.portions]
+    print_table(("phase", "gross", "cost share", "discount"), rows, sys.stdout)
+    print(f"patient pays {fmt(fill.patient_pay)} (deductible applied "
+          f"{fmt(fill.deductible_applied)}), LICS {fmt(s.lics)}, discount "
+          f"{fmt(s.manufacturer_discount)}, plan pays {fmt(s.covered_plan_paid)}")
+    print(f"TrOOP {fmt(s.troop_before)} -> {fmt(s.troop_after)}; gross {fmt(s.gross_before)} "
+          f"-> {fmt(s.gross_after)}"
+          + (f"; {fmt(s.cost_share_above)} of cost sharing above the threshold (not TrOOP)"
+             if s.cost_share_above else ""))
+    print("PDE: " + ", ".join(f"{k}={v}" for k, v in fill.pde.to_dict().items()))
+    return 0
 
 
 def cmd_m3p(args: argparse.Namespace) -> int:
+    from pbm_engine.cli.paths import parse_money
     from pbm_engine.medicare.m3p import m3p_schedule
     from pbm_engine.medicare.parameters import parameters_for
 
     if args.year < 2025:
         print("pbm: the Prescription Payment Plan starts in 2025", file=sys.stderr)
         return 2
-    costs = [to_cents(c.strip()) for c in args.costs.split(",") if c.strip()]
-    if len(costs) > 12:
-        print("pbm: give at most 12 monthly costs (January first)", file=sys.stderr)
+    if not 1 <= args.election_month <= 12:
+        print("pbm: the election month is 1-12 (--election-month)", file=sys.stderr)
         return 2
-    costs += [0] * (12 - len(costs))
+    costs = [parse_money(c.strip(), "--costs") for c in args.costs.split(",") if c.strip()]
+    months = 13 - args.election_month if args.from_election else 12
+    if len(costs) > months:
+        first = "the election month" if args.from_election else "January"
+        print(f"pbm: give at most {months} monthly costs ({first} first)", file=sys.stderr)
+        return 2
+    costs += [0] * (months - len(costs))
     threshold = parameters_for(args.year).oop_threshold
-    schedule = m3p_schedule(args.election_month, to_cents(args.troop_before), threshold, costs)
+    troop_before = parse_money(args.troop_before, "--troop-before")
+    try:
+        schedule = m3p_schedule(args.election_month, troop_before, threshold, costs)
+    except ValueError as exc:
+        print(f"pbm: {exc}", file=sys.stderr)
+        return 2
+    if args.json:
+        _print_json({"year": args.year, "election_month": args.election_month,
+                     "troop_before": fmt(troop_before),
+                     "oop_threshold": fmt(threshold),
+                     "months": [{"month": m.month, "oop_incurred": fmt(m.oop_incurred),
+                                 "cap": fmt(m.cap), "bill": fmt(m.bill),
+                                 "balance_after": fmt(m.balance_after)}
+                                for m in schedule.months],
+                     "total_oop": fmt(schedule.total_oop),
+                     "total_billed": fmt(schedule.total_billed)})
+        return 0
     print(f"{args.year} M3P: election month {args.election_month}, TrOOP before "
-          f"{fmt(to_cents(args.troop_before))}, OOP threshold {fmt(threshold)}")
-    rows = [(str(m.month), fmt(m.oop_incurred), fmt(m.cap), fmt(m.bill), fmt(m.balance_after))
-            for m in schedule.months]
+          f"{fmt(troop_before)}, OOP threshold {fmt(threshold)}")
+    rows: list[tuple[str, ...]] = [
+        (str(m.month), fmt(m.oop_incurred), fmt(m.cap), fmt(m.bill), fmt(m.balance_after))
+        for m in schedule.months]
     rows.append(("total", fmt(schedule.total_oop), "", fmt(schedule.total_billed), ""))
     print_table(("month", "OOP incurred", "cap", "bill", "balance"), rows, sys.stdout)
     return 0
@@ -218,6 +258,7 @@ def register(subparsers: Any) -> None:
     adj.add_argument("--out", default="out/partd_results.jsonl", help="results (JSON lines)")
     adj.add_argument("--trace", action="store_true", help="record an explanation per claim")
     adj.add_argument("--quiet", action="store_true", help="print only the summary")
+    adj.add_argument("--json", action="store_true", help="print the results as JSON lines")
     adj.set_defaults(func=cmd_adjudicate)
 
     year = sub.add_parser("year", help="a member's plan year, phase by phase")
@@ -226,23 +267,26 @@ def register(subparsers: Any) -> None:
     year.add_argument("--person", default="001", help="person code (default 001)")
     year.add_argument("--book", default=book, help="book file")
     year.add_argument("--claims", default=str(sample_partd_claims_path()), help="claim file")
+    year.add_argument("--json", action="store_true", help="print the results as JSON")
     year.set_defaults(func=cmd_year)
 
     claim = sub.add_parser("claim", help="price one fill against any plan: DS-YYYY "
                            "(2006-2026), CMS-CONTRACT-PLAN-SEGMENT, or a plan of the book")
     claim.add_argument("--plan", required=True, help="e.g. DS-2013, CMS-H1671-001-000")
     claim.add_argument("--ndc", required=True, help="the drug")
-    claim.add_argument("--quantity", required=True, help="quantity dispensed")
+    claim.add_argument("--quantity", help="quantity dispensed (priced at the network contract "
+                       "rate)")
     claim.add_argument("--days", type=int, default=30, help="days supply (default 30)")
     claim.add_argument("--channel", default="retail", help="retail, mail or specialty")
     claim.add_argument("--date", help="date of service (default: June 1 of the plan year)")
-    claim.add_argument("--cost", help="ingredient cost submitted ($); needed for years the "
-                       "price tables do not cover")
+    claim.add_argument("--cost", help="ingredient cost submitted ($); with --quantity the "
+                       "lesser of the two prices wins, and the output says which")
     claim.add_argument("--fee", default="0.00", help="dispensing fee submitted with --cost ($)")
     claim.add_argument("--troop", default="0", help="TrOOP before the claim ($)")
     claim.add_argument("--gross", default="0", help="gross covered drug cost before ($)")
     claim.add_argument("--lis", help="LIS level: institutional, fbde, full, partial")
     claim.add_argument("--book", default=book, help="book file (drugs, network, prices)")
+    claim.add_argument("--json", action="store_true", help="print the answer as JSON")
     claim.set_defaults(func=cmd_claim)
 
     m3p = sub.add_parser("m3p", help="Medicare Prescription Payment Plan monthly bills")
@@ -250,5 +294,8 @@ def register(subparsers: Any) -> None:
     m3p.add_argument("--troop-before", required=True, help="TrOOP before the election ($)")
     m3p.add_argument("--costs", required=True, help="cost sharing per month, January first, "
                      "comma separated ($)")
+    m3p.add_argument("--from-election", action="store_true", help="--costs start at the "
+                     "election month instead of January")
+    m3p.add_argument("--json", action="store_true", help="print the schedule as JSON")
     m3p.add_argument("--year", type=int, default=2026, help="plan year (2025+)")
     m3p.set_defaults(func=cmd_m3p)

@@ -15,6 +15,8 @@ import os
 import sys
 from typing import Any
 
+__all__ = ["register"]
+
 
 def cmd_serve(args: argparse.Namespace) -> int:
     try:
@@ -60,6 +62,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def register(sub: Any) -> None:
+    """Add ``serve`` to the ``pbm`` parser."""
     p = sub.add_parser("serve", help="run the HTTP service (estimates, member views, claims)")
     p.add_argument("--book", required=True, help="the book YAML")
     p.add_argument("--db", required=True, help="the SQLite claim store (created empty if missing)")
@@ -70,3 +73,6 @@ def register(sub: Any) -> None:
                    help="SECRET[:read,claims][@FAMILY or @MEMBER] (repeatable)")
     p.add_argument("--tokens-file", help="one token spec per line")
     p.set_defaults(func=cmd_serve)
+
+
+__all__ = ["register"]

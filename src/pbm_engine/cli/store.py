@@ -12,9 +12,12 @@ import datetime as dt
 import sys
 from typing import TYPE_CHECKING, Any
 
+from pbm_engine.cli.openers import load_book_arg, open_store
+from pbm_engine.cli.paths import input_file, parse_date
 from pbm_engine.cli.textio import print_table
+from pbm_engine.errors import UsageError
 from pbm_engine.money import fmt
-from pbm_engine.sources.compiled import load_book, sample_book_path
+from pbm_engine.sources.paths import sample_book_path
 
 if TYPE_CHECKING:
     from pbm_engine.eligibility.members import Member
@@ -24,20 +27,22 @@ if TYPE_CHECKING:
 __all__ = ["register"]
 
 
-def _open_db(args: argparse.Namespace) -> Store:
-    from pbm_engine.store import open_store
-
-    return open_store(args.db, create=False)
+def _open_db(args: argparse.Namespace, *, readonly: bool = False) -> Store:
+    """The --db store (a SQLite file or a ``postgresql://`` URL): it must exist; queries open
+    a SQLite file read-only (no write access needed)."""
+    return open_store(args.db, "--db", create=False, readonly=readonly)
 
 
 def cmd_reverse(args: argparse.Namespace) -> int:
     from pbm_engine.engine import Engine
     from pbm_engine.processor import Processor
 
-    engine = Engine(load_book(args.book))
+    day = parse_date(args.date, "--date")
+    book_path = input_file(args.book, "--book")
     request = {"transaction_code": "B2", "pharmacy_id": args.pharmacy, "rx_number": args.rx,
-               "fill_number": args.fill, "date_of_service": args.date,
+               "fill_number": args.fill, "date_of_service": str(day),
                "cardholder_id": args.cardholder or "-"}
+    engine = Engine(load_book_arg(book_path))
     store = _open_db(args)
     try:
         result = Processor(engine, store).submit(request)
@@ -51,19 +56,23 @@ def cmd_reverse(args: argparse.Namespace) -> int:
 
 def _members(portal: Portal, args: argparse.Namespace) -> list[Member]:
     """The member named by --person, or the whole family of the cardholder."""
-    member = portal.member(cardholder_id=args.cardholder, person_code=args.person or "001")
+    try:
+        member = portal.member(cardholder_id=args.cardholder,
+                               person_code=(args.person or "001").zfill(3))
+    except UsageError as exc:
+        raise UsageError(f"{exc} (CARDHOLDER{', --person' if args.person else ''})") from None
     return [member] if args.person else portal.family(member)
 
 
 def cmd_accumulators(args: argparse.Namespace) -> int:
     from pbm_engine.portal.views import Portal
 
-    book = load_book(args.book)
-    store = _open_db(args)
+    day = parse_date(args.date, "--date") or dt.date.today()
+    book = load_book_arg(input_file(args.book, "--book"))
+    store = _open_db(args, readonly=True)
     try:
         portal = Portal(book, store)
         members = _members(portal, args)
-        day = dt.date.fromisoformat(args.date) if args.date else dt.date.today()
         summaries = [portal.accumulators(m, as_of=day) for m in members]
     finally:
         store.close()
@@ -89,15 +98,15 @@ def cmd_accumulators(args: argparse.Namespace) -> int:
 def cmd_history(args: argparse.Namespace) -> int:
     from pbm_engine.portal.views import Portal
 
-    book = load_book(args.book)
-    store = _open_db(args)
+    book = load_book_arg(input_file(args.book, "--book"))
+    store = _open_db(args, readonly=True)
     try:
         portal = Portal(book, store)
         members = _members(portal, args)
         items = [item for m in members for item in portal.history(m)]
     finally:
         store.close()
-    items.sort(key=lambda i: i.entry_id)
+    items.sort(key=lambda i: (i.date_of_service, i.entry_id))  # oldest first, as documented
     header = ("entry", "member", "date", "kind", "pharmacy", "rx/fill", "drug", "status",
               "patient", "plan", "ded", "oop")
     rows = [(str(i.entry_id), i.member_id, i.date_of_service.isoformat(), i.kind,

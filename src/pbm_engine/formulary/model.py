@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cache
@@ -128,10 +130,13 @@ class Formulary:
 
     def generic_equivalents(self, drug: Drug) -> tuple[Drug, ...]:
         """Covered generic drugs in the same therapeutic-equivalence group."""
+        return tuple(self._generic_equivalents(drug))
+
+    def _generic_equivalents(self, drug: Drug) -> Iterator[Drug]:
         if not drug.te_group:
-            return ()
+            return
         found = (self.drugs[n] for n in self.by_te_group.get(drug.te_group, ()))
-        return tuple(
+        yield from (
             d for d in found if not d.brand and d.coverage is Coverage.COVERED and d.ndc != drug.ndc
         )
 
@@ -139,11 +144,14 @@ class Formulary:
         """Preferred drugs of the same therapeutic class in a lower tier: covered, without PA
         or step therapy, by the same route and of the same kind (specialty or not).  Nothing
         when the drug states no class."""
+        return tuple(self._class_alternatives(drug))
+
+    def _class_alternatives(self, drug: Drug) -> Iterator[Drug]:
         if not drug.therapeutic_class:
-            return ()
+            return
         route = route_of(drug.name)
         found = (self.drugs[n] for n in self.by_class.get(drug.therapeutic_class, ()))
-        return tuple(
+        yield from (
             d for d in found
             if d.tier < drug.tier and d.coverage is Coverage.COVERED and not d.pa_required
             and not d.step_therapy and d.ndc != drug.ndc and d.specialty == drug.specialty
@@ -153,20 +161,22 @@ class Formulary:
     def step_alternatives(self, drug: Drug) -> tuple[Drug, ...]:
         """Covered drugs of the drug's step-therapy prerequisite groups (empty groups give
         nothing)."""
+        return tuple(self._step_alternatives(drug))
+
+    def _step_alternatives(self, drug: Drug) -> Iterator[Drug]:
         if drug.step_therapy is None:
-            return ()
-        out: list[Drug] = []
+            return
         for g in sorted(drug.step_therapy.prerequisites):
-            out.extend(d for d in self.open_by_group.get(g, ()) if d.ndc != drug.ndc)
-        return tuple(out)
+            yield from (d for d in self.open_by_group.get(g, ()) if d.ndc != drug.ndc)
 
     def alternatives(self, drug: Drug, limit: int = 3) -> tuple[Drug, ...]:
         """Related products to offer instead of ``drug``, one per product name: generic
         equivalents (same TE group), the step-therapy prerequisites, then preferred drugs of
         the same therapeutic class in a lower tier.  Never a drug of an unrelated group."""
         out: dict[str, Drug] = {}
-        for d in (*self.generic_equivalents(drug), *self.step_alternatives(drug),
-                  *self.class_alternatives(drug)):
+        # lazily: a class or group of thousands of drugs is read only until ``limit`` are found
+        for d in itertools.chain(self._generic_equivalents(drug), self._step_alternatives(drug),
+                                 self._class_alternatives(drug)):
             if d.name != drug.name and d.name not in out:
                 out[d.name] = d
                 if len(out) >= limit:

@@ -27,7 +27,9 @@ How the PDE amounts map onto the result (integer cents):
   that skip the deductible and for full-subsidy LIS enrollees, who pay a copay); the rest of
   ``patient_pay`` is ``copay_amount`` when the cost sharing is a copay (an LIS copay, or a
   copay cell of the plan's design), else ``coinsurance_amount``;
-* ``delta`` = ``Totals(troop=TrOOP delta, gross_drug_cost=gross, plan_paid=plan_pay)``.
+* ``delta`` = ``Totals(troop=TrOOP delta, gross_drug_cost=gross, plan_paid=plan_pay,
+  oop=patient_pay)``: TrOOP stops at the OOP threshold, ``oop`` is the enrollee's whole
+  out-of-pocket for the year (catastrophic cost sharing included).
 
 LIS levels (``Member.lis_level``, case-insensitive; ``-`` and spaces read as ``_``): empty,
 ``none``, ``no``, ``0`` -> no subsidy; ``institutional``, ``hcbs`` or CMS copay level ``3``;
@@ -111,6 +113,11 @@ class PartDBenefit:
         self.year: int | None = plan.year
         # (design tier, design channel, days supply) -> whether the cell is a copay
         self._copay: dict[tuple[int, Channel, int], bool] = {}
+
+    def data_reject(self, exc: Exception) -> tuple[str, str]:
+        """A data problem (a design without a cell for the drug, an LIS level absent in the
+        year) rejects the claim 85 with the reason."""
+        return Reject.CLAIM_NOT_PROCESSED, f"Part D: {exc}"
 
     def describe_member(self, member: Member) -> str:
         """The trace line naming the member and plan."""
@@ -243,7 +250,7 @@ def _share(plan: PartDPlan, drug: Drug, split: PhaseResult, lis: LisLevel | None
         remaining_deductible=remaining_deductible,
         remaining_oop=max(0, params.oop_threshold - split.troop_after),
         plan_year=year_start,
-        delta=Totals(plan_paid=plan_pay, troop=split.troop_delta,
+        delta=Totals(oop=enrollee, plan_paid=plan_pay, troop=split.troop_delta,
                      gross_drug_cost=split.gross_drug_cost),
         part_d=pde,
         extra=_PartDExtra(plan.year, split, lis, enrollee),

@@ -57,22 +57,29 @@ def m3p_schedule(
 ) -> M3PSchedule:
     """Monthly caps, bills and balances from ``election_month`` (1-12) through December.
 
-    ``monthly_oop`` has 12 entries (January..December) of the enrollee's cost sharing incurred
-    each month; months before the election are ignored (paid at the pharmacy as usual, and part
-    of ``troop_before_election``).
+    ``monthly_oop`` is the enrollee's cost sharing incurred each month: either 12 entries,
+    January to December (months before the election are ignored: paid at the pharmacy as usual
+    and part of ``troop_before_election``), or up to ``13 - election_month`` entries starting
+    at the election month (months not given are $0).
     """
     if not 1 <= election_month <= 12:
         raise ValueError("election_month must be 1-12")
-    if len(monthly_oop) != 12:
-        raise ValueError("monthly_oop needs 12 entries, January to December")
-    if troop_before_election < 0 or oop_threshold < 0 or min(monthly_oop) < 0:
+    left = 13 - election_month
+    if len(monthly_oop) == 12:
+        from_election = list(monthly_oop[election_month - 1:])
+    elif len(monthly_oop) <= left:
+        from_election = list(monthly_oop) + [0] * (left - len(monthly_oop))
+    else:
+        raise ValueError(f"monthly_oop needs 12 entries (January to December) or at most {left} "
+                         f"from election month {election_month}")
+    if troop_before_election < 0 or oop_threshold < 0 or min(from_election, default=0) < 0:
         raise ValueError("amounts must be non-negative")
     room = max(0, oop_threshold - troop_before_election)
     balance = 0
     months: list[M3PMonth] = []
     for month in range(election_month, 13):
         left = 13 - month
-        incurred = min(monthly_oop[month - 1], room)
+        incurred = min(from_election[month - election_month], room)
         room -= incurred
         if month == election_month:
             cap = div_round(max(0, oop_threshold - troop_before_election), left)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -338,6 +339,15 @@ class Estimator:
         if daw not in range(10):
             raise EstimateError(f"DAW code {daw} is not 0-9", Reject.MI_DAW)
         wanted = _channel(channel) if channel is not None else None
+        snapshot = getattr(self.accumulators, "snapshot", None)
+        with snapshot() if snapshot is not None else nullcontext():
+            return self._estimate(member, formulary, product, qty, days_supply, wanted,
+                                  pharmacy_id, daw, as_of, alternatives)
+
+    def _estimate(self, member: Member, formulary: Formulary, product: Drug, qty: int | None,
+                  days_supply: int | None, wanted: Channel | None, pharmacy_id: str | None,
+                  daw: int, as_of: dt.date, alternatives: bool) -> CostEstimate:
+        """One consistent read of the member's state (a snapshot where the store has one)."""
         plan = (wanted,) if wanted else _channels_for(product)
         view = _RequestView(self.accumulators, self.history, as_of)
         channels = []
@@ -594,7 +604,13 @@ def _from_reject(formulary: Formulary, drug: Drug, code: str, message: str,
 def _ql_text(drug: Drug) -> str:
     ql = drug.quantity_limit
     assert ql is not None
-    return f"Quantity limit: up to {fmt_scaled(ql.quantity, QTY_SCALE)} per {ql.days} days."
+    return f"Quantity limit: up to {units(ql.quantity)} per {ql.days} days."
+
+
+def units(quantity: int) -> str:
+    """A quantity (thousandths) as people say it: ``9``, ``2.5``."""
+    whole, part = divmod(quantity, QTY_SCALE)
+    return str(whole) if not part else fmt_scaled(quantity, QTY_SCALE).rstrip("0")
 
 
 def _or_list(items: Iterable[str]) -> str:

@@ -68,6 +68,7 @@ def say_money(cents: Cents, *, words: bool = False) -> str:
 
 
 def say_date(day: dt.date) -> str:
+    """A date as it is spoken (March 5, 2026)."""
     return f"{day:%B} {day.day}, {day.year}"
 
 

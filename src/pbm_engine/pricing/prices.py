@@ -89,5 +89,9 @@ class PriceIndex:
     def known(self, ndc: str) -> bool:
         return ndc in self._points or ndc in self._nadac
 
+    def listed_ndcs(self) -> set[str]:
+        """NDCs with a price row of their own (NADAC, which covers the market, not counted)."""
+        return set(self._points)
+
     def ndcs(self) -> set[str]:
         return set(self._points) | set(self._nadac)

@@ -29,8 +29,8 @@ from pbm_engine.service import routes_carin, routes_claims, routes_members
 from pbm_engine.service.auth import LOOPBACK, Authenticator
 from pbm_engine.service.context import SETTINGS_ENV, ApiProblem, Context, Settings
 from pbm_engine.service.models import Health
-from pbm_engine.service.stores import ReadOnlySqliteStore, ReadPool
-from pbm_engine.sources.loader import load_book
+from pbm_engine.service.stores import ReadPool, open_readonly
+from pbm_engine.sources.compiled import load_book
 
 log = logging.getLogger("pbm_engine.service")
 LOG_FORMAT = "%(asctime)s %(name)s %(message)s"
@@ -67,6 +67,7 @@ class AccessLog:
 def problem(status: int, title: str, detail: str, reject_code: str | None = None,
             errors: list[dict[str, Any]] | None = None,
             headers: dict[str, str] | None = None) -> JSONResponse:
+    """An RFC 9457 problem response (JSON) with the given status, title and detail."""
     body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status,
                             "detail": detail}
     if reject_code:
@@ -88,7 +89,7 @@ def create_app(settings: Settings) -> FastAPI:
         raise PbmError(f"no tokens configured: refusing to serve on {settings.host}; give "
                        "--token or --tokens-file, or bind a loopback address")
     book = load_book(settings.book)
-    ReadOnlySqliteStore(settings.db).close()  # fail now, not on the first request
+    open_readonly(settings.db).close()  # fail now, not on the first request
     ctx = Context(settings, book, Engine(book), ReadPool(settings.db),
                   Authenticator(list(settings.grants)))
 

@@ -19,8 +19,21 @@ from pathlib import Path
 
 from pbm_engine.errors import ConfigError
 
+__all__ = [
+    "LOOPBACK",
+    "OPEN",
+    "SCOPES",
+    "Authenticator",
+    "Grant",
+    "digest",
+    "load_tokens_file",
+    "parse_token",
+]
+
 SCOPES = frozenset({"read", "claims"})
+"""The scopes a token may carry: ``read`` (views, estimates) and ``claims`` (billing)."""
 LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+"""Host names that count as this machine."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +68,7 @@ OPEN = Grant("", SCOPES)
 
 
 def digest(secret: str) -> str:
+    """The SHA-256 hex digest a tokens file stores for a secret."""
     return hashlib.sha256(secret.encode()).hexdigest()
 
 

@@ -14,10 +14,11 @@ from pbm_engine.engine import Engine
 from pbm_engine.portal.estimate import Estimator
 from pbm_engine.processor import Processor
 from pbm_engine.service.auth import Authenticator, Grant
-from pbm_engine.service.stores import ReadOnlySqliteStore, ReadPool
+from pbm_engine.service.stores import ReadPool
 from pbm_engine.store.sqlite import SqliteStore
 
 SETTINGS_ENV = "PBM_SERVICE_SETTINGS"
+"""Environment variable naming the service settings file."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,7 +67,7 @@ class Context:
     _write_lock: threading.Lock = field(default_factory=threading.Lock)
     _local: threading.local = field(default_factory=threading.local)
 
-    def store(self) -> ReadOnlySqliteStore:
+    def store(self) -> SqliteStore:
         return self.reads.get()
 
     def estimator(self) -> Estimator:
@@ -90,6 +91,7 @@ class Context:
 
 
 def context(request: Request) -> Context:
+    """The service context of the application handling a request."""
     ctx: Context = request.app.state.ctx
     return ctx
 

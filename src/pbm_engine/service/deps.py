@@ -9,6 +9,8 @@ from pbm_engine.portal.estimate import EstimateError
 from pbm_engine.service.auth import Grant
 from pbm_engine.service.context import ApiProblem, context
 
+__all__ = ["grant", "readable_member", "require"]
+
 _CHALLENGE = {"WWW-Authenticate": 'Bearer realm="pbm-engine"'}
 
 
@@ -28,6 +30,7 @@ def grant(request: Request) -> Grant:
 
 
 def require(found: Grant, scope: str) -> None:
+    """Reject the request 403 unless the caller's grant has ``scope``."""
     if scope not in found.scopes:
         raise ApiProblem(403, "Forbidden", f"this token lacks the {scope!r} scope")
 

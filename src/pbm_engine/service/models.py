@@ -7,7 +7,32 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+__all__ = [
+    "AccumulatorsOut",
+    "AlternativeOut",
+    "CandidateOut",
+    "ChannelOut",
+    "ClaimOut",
+    "ConditionOut",
+    "EstimateOut",
+    "Health",
+    "HistoryItemOut",
+    "HistoryOut",
+    "LimitOut",
+    "Money",
+    "PhaseOut",
+    "Problem",
+    "RefillOut",
+    "RefillsOut",
+    "RejectOut",
+    "SearchOut",
+    "StatementLineOut",
+    "StatementOut",
+    "TotalsOut",
+]
+
 Money = str
+"""A dollar amount as a decimal string, e.g. 12.34."""
 
 
 class Problem(BaseModel):
@@ -22,6 +47,8 @@ class Problem(BaseModel):
 
 
 class Health(BaseModel):
+    """Service health: status, the loaded book, the store and how callers authenticate."""
+
     status: str
     book: str
     store: str
@@ -29,6 +56,8 @@ class Health(BaseModel):
 
 
 class ConditionOut(BaseModel):
+    """A condition on coverage (PA, step therapy, quantity limit, refill date ...)."""
+
     kind: str
     text: str
     blocking: bool
@@ -38,6 +67,8 @@ class ConditionOut(BaseModel):
 
 
 class PhaseOut(BaseModel):
+    """A Part D fill's benefit phase before and after, and what is left to the next."""
+
     before: str
     before_name: str
     after: str
@@ -50,6 +81,8 @@ class PhaseOut(BaseModel):
 
 
 class ChannelOut(BaseModel):
+    """An estimate for one channel (retail, mail, specialty) and days supply."""
+
     channel: str
     days_supply: int
     quantity: str
@@ -71,6 +104,8 @@ class ChannelOut(BaseModel):
 
 
 class AlternativeOut(BaseModel):
+    """A cheaper alternative: a generic, a therapeutic alternative or mail order."""
+
     kind: str = Field(description="generic, therapeutic or mail")
     ndc: str
     drug_name: str
@@ -86,6 +121,8 @@ class AlternativeOut(BaseModel):
 
 
 class EstimateOut(BaseModel):
+    """What a member would pay for a drug, by channel, with alternatives."""
+
     member_id: str
     plan_id: str
     as_of: str
@@ -99,6 +136,8 @@ class EstimateOut(BaseModel):
 
 
 class CandidateOut(BaseModel):
+    """A drug search result on the member's formulary."""
+
     name: str
     ndcs: list[str]
     tier: int
@@ -113,12 +152,16 @@ class CandidateOut(BaseModel):
 
 
 class SearchOut(BaseModel):
+    """Drug search results."""
+
     formulary_id: str
     query: str
     candidates: list[CandidateOut]
 
 
 class LimitOut(BaseModel):
+    """A deductible or out-of-pocket limit: amounts met and left."""
+
     individual_limit: Money
     family_limit: Money | None
     embedded: bool
@@ -129,6 +172,8 @@ class LimitOut(BaseModel):
 
 
 class AccumulatorsOut(BaseModel):
+    """A member's accumulators for the plan year."""
+
     member_id: str
     family_id: str
     plan_id: str
@@ -141,6 +186,8 @@ class AccumulatorsOut(BaseModel):
 
 
 class HistoryItemOut(BaseModel):
+    """One claim of a member's history."""
+
     kind: str
     date_of_service: str
     pharmacy_id: str
@@ -155,11 +202,15 @@ class HistoryItemOut(BaseModel):
 
 
 class HistoryOut(BaseModel):
+    """A member's claim history."""
+
     member_id: str
     items: list[HistoryItemOut]
 
 
 class RefillOut(BaseModel):
+    """A prescription's refill status: last fill, next eligible date, run-out date."""
+
     rx_number: str
     pharmacy_id: str
     ndc: str
@@ -173,12 +224,16 @@ class RefillOut(BaseModel):
 
 
 class RefillsOut(BaseModel):
+    """A member's refill reminders."""
+
     member_id: str
     as_of: str
     refills: list[RefillOut]
 
 
 class StatementLineOut(BaseModel):
+    """One claim line of a statement."""
+
     date_of_service: str
     rx_number: str
     pharmacy_id: str
@@ -196,6 +251,8 @@ class StatementLineOut(BaseModel):
 
 
 class TotalsOut(BaseModel):
+    """Statement totals."""
+
     total_drug_cost: Money
     plan_paid: Money
     member_paid: Money
@@ -204,6 +261,8 @@ class TotalsOut(BaseModel):
 
 
 class StatementOut(BaseModel):
+    """A member statement (explanation of benefits) for a period."""
+
     kind: str
     title: str
     member_id: str
@@ -219,6 +278,8 @@ class StatementOut(BaseModel):
 
 
 class RejectOut(BaseModel):
+    """One reject: code, description and message."""
+
     code: str
     description: str
     message: str

@@ -21,8 +21,12 @@ from pbm_engine.service.carin import (
 from pbm_engine.service.context import ApiProblem, context, today
 from pbm_engine.service.deps import grant, require
 
+__all__ = ["FHIR_JSON", "router", "rtpbc"]
+
 FHIR_JSON = "application/fhir+json"
+"""The FHIR JSON media type."""
 router = APIRouter(prefix="/v1", tags=["carin-rtpbc"])
+"""The CARIN RTPBC routes."""
 
 
 def _fhir(body: dict[str, Any], status: int = 200) -> JSONResponse:

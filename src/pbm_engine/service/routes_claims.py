@@ -14,10 +14,13 @@ from pbm_engine.service.context import ApiProblem, context, today
 from pbm_engine.service.deps import grant, require
 from pbm_engine.service.models import ClaimOut, Problem
 
+__all__ = ["router", "submit_claim"]
+
 router = APIRouter(prefix="/v1", tags=["claims"], responses={
     code: {"model": Problem, "description": text} for code, text in (
         (400, "the body is not a JSON object"), (401, "no valid token"),
         (403, "the token lacks the claims scope or may not bill for that member"))})
+"""The claim submission routes."""
 
 
 @router.post("/claims", response_model=ClaimOut)

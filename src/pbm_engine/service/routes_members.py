@@ -33,6 +33,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         (404, "unknown member or drug"), (422, "invalid parameters"))}
 
 router = APIRouter(prefix="/v1/members/{member_id}", tags=["members"], responses=ERRORS)
+"""The member routes: estimate, drug search, accumulators, history, refills, statements."""
 Caller = Annotated[Grant, Depends(grant)]
 
 

@@ -10,34 +10,17 @@ its WAL files can be read).  Claim submission goes through the one read-write
 from __future__ import annotations
 
 import os
-import sqlite3
 import threading
 from pathlib import Path
-from urllib.parse import quote
 
-from pbm_engine.errors import StoreError
 from pbm_engine.store.sqlite import SqliteStore
 
+__all__ = ["ReadPool", "open_readonly"]
 
-class ReadOnlySqliteStore(SqliteStore):
-    """A :class:`SqliteStore` opened read-only (``mode=ro``): reads and snapshots only."""
 
-    def __init__(self, path: str | os.PathLike[str], *, timeout: float = 5.0) -> None:
-        self.path = Path(path)
-        self.synchronous = "FULL"
-        self._lock = threading.RLock()
-        self._depth = 0
-        self.reset_caches()
-        if not self.path.is_file():
-            raise StoreError(f"{self.path}: no such store")
-        uri = f"file:{quote(str(self.path.resolve()))}?mode=ro"
-        try:
-            self._db = sqlite3.connect(uri, uri=True, timeout=timeout, isolation_level=None,
-                                       check_same_thread=False)
-            if self._check_version(self._db) == 0:
-                raise StoreError(f"{self.path}: an empty database, not a pbm-engine store")
-        except sqlite3.Error as exc:
-            raise StoreError(f"{self.path}: cannot open read-only: {exc}") from None
+def open_readonly(path: str | os.PathLike[str]) -> SqliteStore:
+    """A store opened for queries only (``SqliteStore(readonly=True)``: ``mode=ro``)."""
+    return SqliteStore(path, readonly=True, timeout=5.0)
 
 
 class ReadPool:
@@ -46,13 +29,13 @@ class ReadPool:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self._local = threading.local()
-        self._all: list[ReadOnlySqliteStore] = []
+        self._all: list[SqliteStore] = []
         self._lock = threading.Lock()
 
-    def get(self) -> ReadOnlySqliteStore:
-        store: ReadOnlySqliteStore | None = getattr(self._local, "store", None)
+    def get(self) -> SqliteStore:
+        store: SqliteStore | None = getattr(self._local, "store", None)
         if store is None:
-            store = ReadOnlySqliteStore(self.path)
+            store = open_readonly(self.path)
             self._local.store = store
             with self._lock:
                 self._all.append(store)

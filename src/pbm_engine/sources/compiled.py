@@ -139,8 +139,9 @@ def _usable(folder: Path) -> Path | None:
 
 
 def _private(st: os.stat_result) -> bool:
-    """Owned by this user and not writable by group or others."""
-    return st.st_uid == os.getuid() and not st.st_mode & 0o022
+    """Owned by this user (where the system has user ids) and not writable by group or others."""
+    getuid = getattr(os, "getuid", None)
+    return (getuid is None or st.st_uid == getuid()) and not st.st_mode & 0o022
 
 
 def _key(folder: Path) -> bytes:

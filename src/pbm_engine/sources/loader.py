@@ -21,7 +21,9 @@ import csv
 import datetime as dt
 import itertools
 import re
-from collections.abc import Iterable
+import typing
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -50,6 +52,19 @@ from pbm_engine.policy import DurPolicy, Interaction
 from pbm_engine.pricing.contract import ContractTerms, Network
 from pbm_engine.pricing.prices import NadacPoint, PricePoint
 from pbm_engine.sources.paths import resolve, sample_book_path
+from pbm_engine.sources.rules import (
+    Problem,
+    did_you_mean,
+    errors,
+    formulary_rules,
+    members_rules,
+    network_rules,
+    plan_rules,
+    price_row_rules,
+    price_warnings,
+    reference_rules,
+    warnings,
+)
 
 __all__ = [
     "load_book",
@@ -479,19 +494,98 @@ class BookModel(_Model):
 
 # -- reading -----------------------------------------------------------------------------------
 
-def _describe(exc: ValidationError, path: str) -> str:
+_ENTRY_KEYS = ("ndc", "cardholder_id", "number", "plan_id", "network_id", "formulary_id", "id",
+               "days")
+
+
+def _where(loc: tuple[Any, ...], data: Any) -> str:
+    """A pydantic error location with list entries named by their key (``drugs[ndc 0...]``)."""
+    out = ""
+    for part in loc:
+        if isinstance(part, int) and isinstance(data, list) and 0 <= part < len(data):
+            data = data[part]
+            key = next((k for k in _ENTRY_KEYS if isinstance(data, dict)
+                        and isinstance(data.get(k), str | int)), None)
+            if key == "cardholder_id":  # members are named like everywhere else: F1-001
+                out += f"[{data[key]}-{str(data.get('person_code', '001')).zfill(3)}]"
+            else:
+                out += f"[{key} {data[key]}]" if key else f"[{part}]"
+            continue
+        out += f".{part}" if out else str(part)
+        data = data.get(part) if isinstance(data, dict) else None
+    return out or "(top)"
+
+
+def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The model class reached by following ``loc`` from ``model`` (None when lost)."""
+    current = model
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        field = current.model_fields.get(str(part))
+        if field is None:
+            return None
+        found = _model_in(field.annotation)
+        if found is None:
+            return None
+        current = found
+    return current
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_in(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _describe(exc: ValidationError, path: str, model: type[BaseModel] | None = None,
+              data: Any = None) -> str:
     parts = []
     for err in exc.errors():
-        where = ".".join(str(x) for x in err["loc"]) or "(top)"
-        parts.append(f"{path}: {where}: {err['msg']}")
+        loc = tuple(err["loc"])
+        message = err["msg"]
+        if err["type"] == "extra_forbidden" and model is not None and loc:
+            known = _model_at(model, loc[:-1])
+            hint = did_you_mean(str(loc[-1]), known.model_fields) if known else ""
+            message = f"unknown key{hint}"
+        parts.append(f"{path}: {_where(loc, data)}: {message}")
     return "\n".join(parts)
+
+
+@contextmanager
+def _reading(path: Path | str) -> Iterator[None]:
+    """Whatever goes wrong while reading one file becomes a ConfigError naming that file."""
+    try:
+        yield
+    except ConfigError:
+        raise
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply") from None
+    except (ValueError, TypeError, ArithmeticError, KeyError, IndexError, AttributeError,
+            OSError) as exc:
+        text = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ConfigError(f"{path}: {text}") from None
+
+
+def _check(path: Path, problems: list[Problem], notes: list[str] | None) -> None:
+    """Raise the errors of a file's rule check as one ConfigError; keep its warnings."""
+    found = errors(problems)
+    if found:
+        raise ConfigError("\n".join(p.line(str(path)) for p in found))
+    if notes is not None:
+        notes.extend(p.line(str(path)) for p in warnings(problems))
 
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when it is there
 
 
 def read_yaml(path: Path) -> Any:
-    """Parse a YAML file (the C safe loader when available); ``.json`` files with orjson."""
+    """Parse a YAML file (the C safe loader when available); ``.json`` files with orjson.
+    Any problem is a ConfigError naming the file."""
     try:
         if path.suffix.lower() == ".json":
             try:
@@ -502,8 +596,18 @@ def read_yaml(path: Path) -> Any:
             return yaml.load(handle, Loader=_YAML_LOADER)  # a safe loader
     except FileNotFoundError:
         raise ConfigError(f"{path}: file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{path}: is a directory, not a file") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply") from None
+    except ValueError as exc:  # a value YAML recognizes but cannot build, e.g. 1978-13-45
+        raise ConfigError(f"{path}: {exc}") from None
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
 
 
 def load_model(model: type[M], path: Path) -> M:
@@ -512,7 +616,9 @@ def load_model(model: type[M], path: Path) -> M:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(_describe(exc, str(path))) from None
+        raise ConfigError(_describe(exc, str(path), model, data)) from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply") from None
 
 
 def _convert(path: Path, fn: Any) -> Any:
@@ -522,18 +628,30 @@ def _convert(path: Path, fn: Any) -> Any:
         raise ConfigError(f"{path}: {exc}") from None
 
 
-def load_plan(path: str | Path) -> Plan:
-    """Load one commercial plan file."""
+def load_plan(path: str | Path, notes: list[str] | None = None) -> Plan:
+    """Load one commercial plan file (its rule warnings are appended to ``notes``)."""
     p = Path(path)
-    model = load_model(PlanModel, p)
-    return _convert(p, model.to_plan)
+    with _reading(p):
+        model = load_model(PlanModel, p)
+        _check(p, plan_rules(model), notes)
+        return _convert(p, model.to_plan)
 
 
-def load_formulary(path: str | Path) -> Formulary:
+def load_formulary(path: str | Path, notes: list[str] | None = None) -> Formulary:
     """Load one formulary file (YAML or JSON)."""
     p = Path(path)
-    model = load_model(FormularyModel, p)
-    return _convert(p, model.to_formulary)
+    with _reading(p):
+        model = load_model(FormularyModel, p)
+        _check(p, formulary_rules(model), notes)
+        return _convert(p, model.to_formulary)
+
+
+def load_network(path: Path, notes: list[str] | None = None) -> Network:
+    """Load one network file."""
+    with _reading(path):
+        model = load_model(NetworkModel, path)
+        _check(path, network_rules(model), notes)
+        return _convert(path, model.to_network)
 
 
 def load_prices(path: Path, book: Book) -> None:
@@ -558,12 +676,14 @@ def load_prices(path: Path, book: Book) -> None:
                     text = row[col].strip()
                     return to_price(text) if text else None
 
-                book.prices.add(ndc, PricePoint(
+                point = PricePoint(
                     dt.date.fromisoformat(row["effective_date"].strip()),
                     dt.date.fromisoformat(end) if end else None,
-                    price("awp"), price("wac"), price("mac")))
-            except (ValueError, TypeError) as exc:
-                raise ConfigError(f"{path}: line {line}: {exc}") from None
+                    price("awp"), price("wac"), price("mac"))
+                price_row_rules(ndc, point)
+                book.prices.add(ndc, point)
+            except (ValueError, TypeError, AttributeError) as exc:
+                raise ConfigError(f"{path}: line {line} (ndc {row.get('ndc')}): {exc}") from None
 
 
 def load_nadac_file(path: Path, book: Book) -> None:
@@ -579,9 +699,10 @@ def load_nadac_file(path: Path, book: Book) -> None:
                               row.classification, row.description)
 
 
-def load_members(path: Path, book: Book) -> None:
-    """Load a members file into the book's registry (members and prior authorizations)."""
+def load_members(path: Path, book: Book, notes: list[str] | None = None) -> None:
+    """Load a members file (members and prior authorizations) into the book's registry."""
     model = load_model(MembersModel, path)
+    _check(path, members_rules(model), notes)
 
     def build() -> None:
         for m in model.members:
@@ -596,39 +717,63 @@ def load_members(path: Path, book: Book) -> None:
 
 
 def load_book(path: str | Path, extra_plans: Iterable[Plan] = ()) -> Book:
-    """Load a book file and everything it lists; check cross references."""
+    """Load a book file and everything it lists; check cross references.
+
+    Raises only :class:`ConfigError` (naming the file, the field and the entry), whatever is
+    in the files.  Warnings (see :mod:`pbm_engine.sources.rules`) are kept in ``book.notes``.
+    """
     p = Path(path)
+    with _reading(p):
+        return _load_book(p, extra_plans)
+
+
+def _load_book(p: Path, extra_plans: Iterable[Plan]) -> Book:
     spec = load_model(BookModel, p)
     base = p.parent
     book = Book()
+    notes = book.notes
+    plan_files: dict[str, str] = {}
+    member_files: dict[str, str] = {}
     for ref in spec.formularies:
-        f = load_formulary(resolve(ref, base))
+        f = load_formulary(resolve(ref, base), notes)
         book.formularies[f.formulary_id] = f
     for ref in spec.networks:
-        fp = resolve(ref, base)
-        n = load_model(NetworkModel, fp)
-        book.networks[n.network_id] = _convert(fp, n.to_network)
+        n = load_network(resolve(ref, base), notes)
+        book.networks[n.network_id] = n
     for ref in spec.plans:
-        plan = load_plan(resolve(ref, base))
+        fp = resolve(ref, base)
+        plan = load_plan(fp, notes)
         if plan.plan_id in book.plans:
-            raise ConfigError(f"{ref}: plan {plan.plan_id} is defined twice")
+            raise ConfigError(f"{fp}: plan_id: plan {plan.plan_id} is defined twice (also in "
+                              f"{plan_files[plan.plan_id]})")
         book.plans[plan.plan_id] = plan
+        plan_files[plan.plan_id] = str(fp)
     for plan in extra_plans:
         book.plans[plan.plan_id] = plan
     for ref in spec.prices:
-        load_prices(resolve(ref, base), book)
+        fp = resolve(ref, base)
+        with _reading(fp):
+            load_prices(fp, book)
     for ref in spec.nadac:
         load_nadac_file(resolve(ref, base), book)
     if spec.part_d_plans:
         from pbm_engine.sources.part_d import load_part_d_plans
 
-        try:
+        with _reading(f"{p}: part_d_plans"):
             book.part_d_plans.update(load_part_d_plans(spec.part_d_plans, base, book))
-        except ValueError as exc:
-            raise ConfigError(f"{p}: part_d_plans: {exc}") from None
     for ref in spec.members:
-        load_members(resolve(ref, base), book)
-    return book.check()
+        fp = resolve(ref, base)
+        before = set(book.registry.members)
+        with _reading(fp):
+            load_members(fp, book, notes)
+        for key in set(book.registry.members) - before:
+            member_files[book.registry.members[key].member_id] = str(fp)
+    problems = reference_rules(book, plan_files, member_files)
+    if problems:
+        raise ConfigError("\n".join(problems))
+    book.check()
+    notes.extend(price_warnings(book))
+    return book
 
 
 def load_sample_book() -> Book:

@@ -48,6 +48,7 @@ __all__ = [
     "ImportReport",
     "MemberRow",
     "PaRow",
+    "check_columns",
     "import_members",
     "import_prior_auths",
     "merge_period",
@@ -475,7 +476,8 @@ def _apply_batch(store: Store, batch: list[MemberRow], seen: set[tuple[str, str]
 
 @dataclass(frozen=True, slots=True)
 class PaRow:
-    """One validated prior-authorization row (``pa.member_id`` is filled in on import)."""
+    """One validated row of a prior-authorization file: its line, action, member key and PA
+    (``pa.member_id`` is filled in on import)."""
 
     line: int
     action: str

@@ -15,8 +15,11 @@ on either.  Properties:
   a process crash, but the last commits may be lost on a power failure or OS crash.
 * **Versioned schema.**  Migrations in :mod:`pbm_engine.store.schema` are applied in order when
   a file is opened; a file written by a newer version is refused.
-* **Owner-only.**  A new store file is created with mode 0600 (it holds member data); SQLite
-  gives its WAL and shared-memory files the same mode.
+* **Read-only access for queries.**  ``readonly=True`` opens an existing store without write
+  access: no migration, no WAL switch, no integrity scan; a store on a read-only mount (or in a
+  directory the user cannot write) is opened immutable.  A store that needs a migration says so.
+* **Owner-only files.**  A new store file is created with mode 0600 (it holds member data); the
+  WAL side files take the same mode.
 * **Members on file.**  Members, coverage and prior authorizations imported from eligibility
   files (:mod:`pbm_engine.store.eligibility`) are read by key through indexes: the store is an
   :class:`~pbm_engine.eligibility.members.Eligibility`.
@@ -36,8 +39,10 @@ import dataclasses
 import datetime as dt
 import os
 import sqlite3
+import stat
 import threading
 import time
+import urllib.parse
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
@@ -112,27 +117,37 @@ class SqliteStore:
     last commits on power loss).  ``create``: make a new store when ``path`` does not exist
     (otherwise raise :class:`StoreError`).  ``verify``: run ``PRAGMA quick_check`` on open
     (reads the whole file once).  ``timeout``: seconds to wait for another writer's lock.
+    ``readonly``: open an existing store for queries only (see the module docstring); writes
+    then raise :class:`StoreError`.
     One instance may be shared by threads (calls are serialized); open one per process.
     """
 
     def __init__(self, path: str | os.PathLike[str], *, synchronous: Synchronous = "FULL",
-                 create: bool = True, verify: bool = True, timeout: float = 30.0) -> None:
+                 create: bool = True, verify: bool = True, timeout: float = 30.0,
+                 readonly: bool = False) -> None:
         if synchronous not in ("FULL", "NORMAL"):
             raise StoreError(f"synchronous must be FULL or NORMAL, not {synchronous!r}")
         self.path = Path(path)
         self.synchronous = synchronous
+        self.readonly = readonly
         self._lock = threading.RLock()
         self._depth = 0
         self.reset_caches()
-        check_file(self.path, create=create)
-        create_private(self.path)
+        check_file(self.path, create=create and not readonly)
+        if readonly:
+            self._db = _connect_readonly(self.path, timeout)
+        else:
+            create_private(self.path)
+            try:
+                self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
+                                           check_same_thread=False)
+            except sqlite3.Error as exc:
+                raise StoreError(f"{self.path}: cannot open the store: {exc}") from None
         try:
-            self._db = sqlite3.connect(self.path, timeout=timeout, isolation_level=None,
-                                       check_same_thread=False)
-        except sqlite3.Error as exc:
-            raise StoreError(f"{self.path}: cannot open the store: {exc}") from None
-        try:
-            self._open(verify)
+            if readonly:
+                self._open_readonly()
+            else:
+                self._open(verify)
         except BaseException:
             self._db.close()
             raise
@@ -163,8 +178,19 @@ class SqliteStore:
             db.execute(f"PRAGMA mmap_size = {MMAP_BYTES}")
             self._migrate()
         except sqlite3.DatabaseError as exc:
-            raise StoreError(f"{self.path}: not a usable pbm-engine store ({exc}); "
-                             "left unchanged") from None
+            raise StoreError(_open_problem(self.path, exc)) from None
+
+    def _open_readonly(self) -> None:
+        try:
+            version = self._check_version(self._db)
+        except sqlite3.DatabaseError as exc:
+            raise StoreError(_open_problem(self.path, exc)) from None
+        if version == 0:
+            raise StoreError(f"{self.path}: an empty database, not a pbm-engine store")
+        if version < LATEST:
+            raise StoreError(f"{self.path}: schema version {version} needs upgrading to "
+                             f"{LATEST}; open it once with write access (e.g. pbm adjudicate "
+                             "--db) to migrate it")
 
     def _check_version(self, db: sqlite3.Connection) -> int:
         """The schema version on file (0 for an empty database); refuse foreign or newer files."""
@@ -535,15 +561,21 @@ def create_private(path: Path) -> None:
 
 def check_file(path: Path, *, create: bool = True) -> None:
     """Refuse, without touching it, a path that is not a SQLite database (or is missing when
-    ``create`` is false)."""
+    ``create`` is false).  A FIFO, socket or device is refused without being opened."""
     if str(path) == ":memory:":
         return
-    if not path.exists():
+    try:
+        info = path.stat()
+    except FileNotFoundError:
         if not create:
-            raise StoreError(f"{path}: no such store")
+            raise StoreError(f"{path}: no such store") from None
         return
-    if path.is_dir():
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot use the store: {exc.strerror}") from None
+    if stat.S_ISDIR(info.st_mode):
         raise StoreError(f"{path}: is a directory, not a store")
+    if not stat.S_ISREG(info.st_mode):
+        raise StoreError(f"{path}: is not a regular file (a FIFO or device?), not a store")
     try:
         with path.open("rb") as handle:
             header = handle.read(len(SQLITE_MAGIC))
@@ -551,6 +583,38 @@ def check_file(path: Path, *, create: bool = True) -> None:
         raise StoreError(f"{path}: cannot read the store: {exc.strerror}") from None
     if header and header != SQLITE_MAGIC:
         raise StoreError(f"{path}: not a SQLite database (bad file header); left unchanged")
+
+
+def _connect_readonly(path: Path, timeout: float) -> sqlite3.Connection:
+    """A read-only connection; immutable when nobody can be writing (read-only directory or
+    mount, no WAL side files), which is the one way SQLite reads a WAL store there."""
+    uri = "file:" + urllib.parse.quote(str(path.absolute()))
+    side = [Path(f"{path}-wal"), Path(f"{path}-shm")]
+    writable = os.access(path.parent if str(path.parent) else ".", os.W_OK) \
+        and os.access(path, os.W_OK)
+    options = "?mode=ro" if writable or any(p.exists() for p in side) else "?immutable=1"
+    try:
+        db = sqlite3.connect(uri + options, uri=True, timeout=timeout, isolation_level=None,
+                             check_same_thread=False)
+        db.execute("PRAGMA query_only = ON")
+    except sqlite3.Error as exc:
+        raise StoreError(_open_problem(path, exc)) from None
+    return db
+
+
+def _open_problem(path: Path, exc: sqlite3.Error) -> str:
+    """Say what is actually wrong when SQLite refuses a file."""
+    text = str(exc)
+    if "readonly" in text or "read-only" in text:
+        return (f"{path}: the store is read-only here (file, directory or mount not "
+                f"writable): {text}; left unchanged")
+    if "unable to open" in text:
+        return f"{path}: cannot open the store ({text}): check the path and permissions"
+    if "locked" in text or "busy" in text:
+        return f"{path}: the store is locked by another process ({text})"
+    if "not a database" in text or "malformed" in text:
+        return f"{path}: not a usable pbm-engine store ({text}); left unchanged"
+    return f"{path}: cannot use the store ({text}); left unchanged"
 
 
 def remove_store(path: str | os.PathLike[str]) -> None:

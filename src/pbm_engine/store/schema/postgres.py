@@ -98,7 +98,8 @@ MIGRATIONS: tuple[Migration, ...] = (
             ON ledger (family_id, plan_id, year_start, date_of_service)""",
     )),
 )
-"""The PostgreSQL schema steps, numbered as the SQLite ones."""
+"""The PostgreSQL schema, one migration per version, applied in order (the same versions as
+SQLite's)."""
 
 LATEST = MIGRATIONS[-1].version
 """The schema version this code writes."""
