@@ -12,8 +12,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import pytest
 
-from pbm_engine.store.sqlite import SqliteStore
+from pbm_engine.store import open_store
 from tests.portal.conftest import fill
 from tests.service.conftest import free_port, make_book
 
@@ -27,11 +28,16 @@ def _pbm(*args: str) -> subprocess.Popen[bytes]:
                             start_new_session=True)
 
 
-def test_two_workers_share_one_sqlite_store(tmp_path: Path) -> None:
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_two_workers_share_one_store(tmp_path: Path, backend: str,
+                                     request: pytest.FixtureRequest) -> None:
     book = make_book(tmp_path)
-    db = tmp_path / "claims.db"
+    if backend == "postgres":
+        db = request.getfixturevalue("postgres_server").fresh_url()
+    else:
+        db = str(tmp_path / "claims.db")
     port = free_port()
-    proc = _pbm("serve", "--book", str(book), "--db", str(db), "--port", str(port),
+    proc = _pbm("serve", "--book", str(book), "--db", db, "--port", str(port),
                 "--workers", "2", "--token", "worker-test-token:read,claims")
     url = f"http://127.0.0.1:{port}"
     try:
@@ -44,7 +50,8 @@ def test_two_workers_share_one_sqlite_store(tmp_path: Path) -> None:
                 pass
             assert proc.poll() is None and time.monotonic() < deadline, "did not start"
             time.sleep(0.2)
-        assert (db.stat().st_mode & 0o777) == 0o600
+        if backend == "sqlite":
+            assert (Path(db).stat().st_mode & 0o777) == 0o600
         headers = {"Authorization": "Bearer worker-test-token"}
 
         def claim(i: int) -> str:
@@ -63,14 +70,19 @@ def test_two_workers_share_one_sqlite_store(tmp_path: Path) -> None:
             statuses = list(pool.map(claim, range(10)))
             codes = list(pool.map(estimate, range(12)))
         assert statuses == ["P"] * 10 and codes == [200] * 12
+        health = httpx.get(f"{url}/health", timeout=10).json()
+        assert health["store"].startswith("postgresql" if backend == "postgres" else "sqlite")
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         _, err = proc.communicate(timeout=30)
     log = err.decode()
     assert "PPO1001" not in log and "00054014025" not in log  # no member data in the log
     assert "/v1/claims 200" in log
-    with SqliteStore(db, create=False) as store:
+    store = open_store(db, create=False)
+    try:
         assert sum(1 for e in store.entries("PPO1001-001") if e.active) == 10
+    finally:
+        store.close()
 
 
 def test_refuses_an_open_service_off_loopback(tmp_path: Path) -> None:

@@ -317,3 +317,26 @@ def test_store_urls_are_printed_without_passwords() -> None:
     assert redact("postgresql://pbm:s3cret@db.example:5432/claims") == \
         "postgresql://pbm@db.example:5432/claims"
     assert redact("claims.db") == "claims.db"
+
+
+def test_a_readonly_postgres_session_refuses_writes(request: pytest.FixtureRequest) -> None:
+    """The service reads PostgreSQL through read-only sessions: the server refuses a write,
+    and the store is left as it was."""
+    import datetime as dt
+
+    from pbm_engine.eligibility.members import CoveragePeriod, Member
+    from pbm_engine.errors import StoreError
+    from pbm_engine.store import open_store
+
+    url = request.getfixturevalue("postgres_server").fresh_url()
+    writer = open_store(url)  # creates the schema
+    writer.close()
+    reader = open_store(url, readonly=True)
+    try:
+        member = Member("RO1", "001", "RO1", "PPO", dt.date(1980, 1, 1), 1,
+                        (CoveragePeriod(dt.date(2026, 1, 1), None),))
+        with pytest.raises(StoreError, match="read-only"):
+            reader.put_members([member])
+        assert not reader.has_members()
+    finally:
+        reader.close()

@@ -35,13 +35,15 @@ def cmd_serve(args: argparse.Namespace) -> int:
     if not grants and args.host not in LOOPBACK:
         raise ConfigError(f"no tokens configured: refusing to serve on {args.host}; give "
                           "--token or --tokens-file, or bind a loopback address")
-    if not os.path.exists(args.db):
-        from pbm_engine.store.sqlite import SqliteStore
+    from pbm_engine.cli.openers import open_store
+    from pbm_engine.service.stores import store_target
+    from pbm_engine.store import is_postgres
 
-        os.close(os.open(args.db, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-        SqliteStore(args.db).close()  # a new, empty store, owner-only
-        print(f"pbm serve: created an empty store {args.db}", file=sys.stderr)
-    settings = Settings(str(os.path.abspath(args.book)), str(os.path.abspath(args.db)),
+    if is_postgres(args.db) or not os.path.exists(args.db):
+        open_store(args.db, "--db").close()  # create (SQLite: owner-only) or migrate it now
+        if not is_postgres(args.db):
+            print(f"pbm serve: created an empty store {args.db}", file=sys.stderr)
+    settings = Settings(str(os.path.abspath(args.book)), store_target(args.db),
                         tuple(grants), args.host)
     logging.basicConfig(level=logging.INFO, format=LOG_FORMAT)
     if not grants:
@@ -65,7 +67,8 @@ def register(sub: Any) -> None:
     """Add ``serve`` to the ``pbm`` parser."""
     p = sub.add_parser("serve", help="run the HTTP service (estimates, member views, claims)")
     p.add_argument("--book", required=True, help="the book YAML")
-    p.add_argument("--db", required=True, help="the SQLite claim store (created empty if missing)")
+    p.add_argument("--db", required=True, help="the claim store: a SQLite file (created "
+                   "empty if missing) or a postgresql:// URL")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8000)
     p.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")

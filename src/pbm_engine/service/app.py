@@ -31,6 +31,7 @@ from pbm_engine.service.context import SETTINGS_ENV, ApiProblem, Context, Settin
 from pbm_engine.service.models import Health
 from pbm_engine.service.stores import ReadPool, open_readonly
 from pbm_engine.sources.compiled import load_book
+from pbm_engine.store import is_postgres
 
 log = logging.getLogger("pbm_engine.service")
 LOG_FORMAT = "%(asctime)s %(name)s %(message)s"
@@ -146,10 +147,11 @@ def create_app(settings: Settings) -> FastAPI:
     @app.get("/health", response_model=Health, tags=["service"])
     def health() -> dict[str, str]:
         """Liveness and readiness: the book is loaded and the store answers (no token)."""
-        ctx.store().schema_version()
+        ctx.store().has_members()  # a read through this thread's connection
+        kind = "postgresql" if is_postgres(settings.db) else "sqlite"
         return {"status": "ok", "book": f"{len(book.plans) + len(book.part_d_plans)} plans, "
                 f"{len(book.registry.members)} members",
-                "store": "sqlite (read-only connections per thread)",
+                "store": f"{kind} (read-only connections per thread)",
                 "authentication": "open (loopback only)" if ctx.auth.open else "tokens"}
 
     app.include_router(routes_members.router)

@@ -14,8 +14,8 @@ from pbm_engine.engine import Engine
 from pbm_engine.portal.estimate import Estimator
 from pbm_engine.processor import Processor
 from pbm_engine.service.auth import Authenticator, Grant
-from pbm_engine.service.stores import ReadPool
-from pbm_engine.store.sqlite import SqliteStore
+from pbm_engine.service.stores import ReadPool, open_writer
+from pbm_engine.store.base import Store
 
 SETTINGS_ENV = "PBM_SERVICE_SETTINGS"
 """Environment variable naming the service settings file."""
@@ -63,11 +63,11 @@ class Context:
     engine: Engine
     reads: ReadPool
     auth: Authenticator
-    _writer: SqliteStore | None = None
+    _writer: Store | None = None
     _write_lock: threading.Lock = field(default_factory=threading.Lock)
     _local: threading.local = field(default_factory=threading.local)
 
-    def store(self) -> SqliteStore:
+    def store(self) -> Store:
         return self.reads.get()
 
     def estimator(self) -> Estimator:
@@ -81,7 +81,7 @@ class Context:
     def processor(self) -> Processor:
         with self._write_lock:
             if self._writer is None:
-                self._writer = SqliteStore(self.settings.db, create=False, verify=False)
+                self._writer = open_writer(self.settings.db)
         return Processor(self.engine, self._writer)
 
     def close(self) -> None:

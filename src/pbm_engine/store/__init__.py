@@ -36,11 +36,12 @@ def redact(target: str) -> str:
 def open_store(target: str, *, create: bool = True, **options: Any) -> Store:
     """The store a ``--db`` value names: ``postgresql://...`` opens PostgreSQL (psycopg 3, the
     ``postgres`` extra); anything else is a SQLite file.  ``options`` go to the SQLite store
-    (``synchronous``, ``verify``, ``timeout``; PostgreSQL has its own durability settings)."""
+    (``synchronous``, ``verify``, ``timeout``, ``readonly``); of them PostgreSQL takes only
+    ``readonly`` (it has its own durability settings)."""
     if is_postgres(target):
         from pbm_engine.store.postgres import PostgresStore
 
-        return PostgresStore(target)
+        return PostgresStore(target, readonly=bool(options.get("readonly", False)))
     return SqliteStore(target, create=create, **options)
 
 

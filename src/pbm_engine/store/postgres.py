@@ -99,7 +99,9 @@ class PostgresStore:
     threads (calls are serialized on its one connection); open one per process.
     """
 
-    def __init__(self, url: str, *, connect_timeout: int = 10) -> None:
+    def __init__(self, url: str, *, connect_timeout: int = 10, readonly: bool = False) -> None:
+        """Connect to ``url`` and bring its schema up to date; with ``readonly`` the session's
+        transactions are read-only (the server refuses any write) and nothing is migrated."""
         if psycopg is None:
             raise StoreError("a postgresql:// store needs psycopg: pip install "
                              "'pbm-engine[postgres]'")
@@ -116,7 +118,14 @@ class PostgresStore:
             raise StoreError(f"{_safe(url)}: cannot open the store: "
                              f"{str(exc).strip().splitlines()[0]}") from None
         try:
-            self._migrate()
+            if readonly:
+                self._db.execute("SET default_transaction_read_only = on")
+                if self._version() < LATEST:
+                    raise StoreError(f"{_safe(url)}: the store needs upgrading (schema "
+                                     f"{self._version()}, this version writes {LATEST}); open "
+                                     "it once for writing first")
+            else:
+                self._migrate()
         except BaseException:
             self._db.close()
             raise
