@@ -28,11 +28,17 @@ SYSTEM_PACKAGES = {
 }
 
 
-def ensure_system_packages() -> None:
+# What the benchmarks add: a load generator written in C for the service benchmark.
+BENCH_PACKAGES = {
+    "/usr/bin/wrk": "wrk",
+}
+
+
+def ensure_system_packages(packages: dict[str, str] = SYSTEM_PACKAGES) -> None:
     """Install the servers and the browser the tests use, when missing (needs root and apt)."""
     import shutil
 
-    missing = [pkg for path, pkg in SYSTEM_PACKAGES.items() if not Path(path).exists()]
+    missing = [pkg for path, pkg in packages.items() if not Path(path).exists()]
     if not missing:
         return
     if os.geteuid() != 0 or not shutil.which("apt-get"):
@@ -85,6 +91,7 @@ def main(argv: list[str]) -> int:
             run(py, "-m", "pytest", *argv[2:])
         elif command == "bench":
             install(py, "dev")
+            ensure_system_packages({**SYSTEM_PACKAGES, **BENCH_PACKAGES})
             for script in sorted((ROOT / "benchmarks").glob("bench_*.py")):
                 run(py, str(script))
         else:

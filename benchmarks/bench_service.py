@@ -7,8 +7,11 @@ For each worker count it starts ``pbm serve`` (a real uvicorn server on 127.0.0.
 port, one API token) over the sample book and a fresh SQLite store holding 50 paid fills for
 PPO1001-001 (the same member and question as ``bench_estimate.py``: ZOMIG 5 MG NASAL SPRAY,
 retail and mail, up to five priced alternatives), then keeps ``--concurrency`` keep-alive
-requests in flight from one asyncio client for ``--seconds`` (or ``--max-requests``) and prints
-estimates/s, p50/p99/max latency and the error count.  The client runs on the same machine.
+requests in flight for ``--seconds`` and prints estimates/s, p50/p99 latency and the error
+count.  The client runs on the same 2 cores as the server, so it should cost little: with
+``--client wrk`` (the default where Debian's ``wrk`` is installed: ``apt-get install wrk``) the
+load comes from wrk, written in C; ``--client httpx`` uses one Python asyncio client (which
+itself takes a good part of a core and also checks every answer's body).
 """
 
 from __future__ import annotations
@@ -16,6 +19,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import re
+import shutil
 import signal
 import socket
 import subprocess
@@ -70,6 +75,29 @@ async def load(url: str, seconds: float, max_requests: int, concurrency: int
     return latencies, errors, elapsed
 
 
+def wrk(url: str, seconds: float, concurrency: int) -> str:
+    """Run wrk (one thread, ``concurrency`` keep-alive connections) and summarize its report."""
+    target = (f"{url}/v1/members/PPO1001-001/estimate?ndc=64896008412"
+              f"&as_of={AS_OF.isoformat()}")
+    out = subprocess.run(
+        ["wrk", "-t1", f"-c{concurrency}", f"-d{max(1, round(seconds))}s", "--latency",
+         "--timeout", "10s", "-H", f"Authorization: Bearer {TOKEN}", target],
+        capture_output=True, text=True, check=True).stdout
+
+    def find(pattern: str, default: str = "0") -> str:
+        m = re.search(pattern, out, re.M)
+        return m.group(1) if m else default
+
+    total = find(r"(\d+) requests in")
+    rate = float(find(r"Requests/sec:\s+([\d.]+)"))
+    non_2xx = int(find(r"Non-2xx or 3xx responses: (\d+)"))
+    socket = sum(int(n) for n in re.findall(r"(?:connect|read|write|timeout) (\d+)",
+                                            find(r"Socket errors: (.*)", "")))
+    p50, p99 = find(r"^\s*50%\s+(\S+)", "?"), find(r"^\s*99%\s+(\S+)", "?")
+    return (f"{total} estimates in {seconds:.0f} s = {rate:,.0f}/s; p50 {p50}, p99 {p99}; "
+            f"errors {non_2xx + socket}")
+
+
 def run(workers: int, db: Path, args: argparse.Namespace) -> None:
     port = free_port()
     env = dict(os.environ, PYTHONPATH=str(Path(__file__).parent.parent / "src"))
@@ -91,6 +119,10 @@ def run(workers: int, db: Path, args: argparse.Namespace) -> None:
                 raise SystemExit("the service did not start")
             time.sleep(0.2)
         asyncio.run(load(url, 3, 500, args.concurrency))  # warm every worker
+        if args.client == "wrk":
+            print(f"workers={workers} concurrency={args.concurrency} client=wrk: "
+                  + wrk(url, args.seconds, args.concurrency))
+            return
         latencies, errors, elapsed = asyncio.run(
             load(url, args.seconds, args.max_requests, args.concurrency))
     finally:
@@ -101,7 +133,8 @@ def run(workers: int, db: Path, args: argparse.Namespace) -> None:
     def pct(p: float) -> float:
         return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000
 
-    print(f"workers={workers} concurrency={args.concurrency}: {len(latencies)} estimates in "
+    print(f"workers={workers} concurrency={args.concurrency} client=httpx: {len(latencies)} "
+          f"estimates in "
           f"{elapsed:.1f} s = {len(latencies) / elapsed:,.0f}/s; p50 {pct(0.5):.1f} ms, "
           f"p99 {pct(0.99):.1f} ms, max {latencies[-1] * 1000:.1f} ms; errors {errors}")
 
@@ -112,6 +145,9 @@ def main() -> None:
     ap.add_argument("--max-requests", type=int, default=200_000)
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--client", choices=("wrk", "httpx"),
+                    default="wrk" if shutil.which("wrk") else "httpx",
+                    help="load generator (default: wrk when installed)")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         db = Path(tmp) / "bench.db"
