@@ -195,3 +195,22 @@ def test_engine_rejects_name_related_alternatives_once(book: Book) -> None:
                                             quantity="1", channel="specialty"))
     assert "75" in maintena.reject_codes
     assert all("ZYPREXA" not in a.name for a in maintena.alternatives)
+
+
+def test_members_imported_into_the_store_are_estimated(book: Book, store: Store) -> None:
+    """A member on file only in the store (an imported eligibility file) is found, and the
+    estimate answers as for the same member in the book."""
+    from pbm_engine.eligibility.members import Member
+
+    in_book = book.registry.get("PPO1001", "001")
+    assert in_book is not None
+    store.put_members([
+        in_book,
+        Member("STORE01", "001", "STORE01", in_book.plan_id, in_book.date_of_birth,
+               in_book.gender, in_book.coverage)])
+    est = estimate_cost(book, store, as_of=DAY, member_id="STORE01-001", drug="klonopin 2 mg")
+    same = estimate_cost(book, store, as_of=DAY, member_id="PPO1001-001", drug="klonopin 2 mg")
+    retail, expected = _by_channel(est, Channel.RETAIL), _by_channel(same, Channel.RETAIL)
+    assert retail.covered and retail.member_pays == expected.member_pays == 13109
+    with pytest.raises(EstimateError):  # the store's members replace the book's
+        estimate_cost(book, store, as_of=DAY, member_id="PPO1002-001", drug="klonopin 2 mg")

@@ -28,7 +28,7 @@ from pbm_engine.book import Book
 from pbm_engine.claim import Claim
 from pbm_engine.codes import Channel, Reject, Transaction, reject_description
 from pbm_engine.edits.utilization import LOOKBACK_DAYS
-from pbm_engine.eligibility.members import Member
+from pbm_engine.eligibility.members import Eligibility, Member
 from pbm_engine.engine import Engine
 from pbm_engine.errors import UsageError
 from pbm_engine.formulary.model import Drug, Formulary, route_of
@@ -242,7 +242,15 @@ class Estimator:
                  history: HistoryView | None = None, *, engine: Engine | None = None,
                  max_alternatives: int = 5) -> None:
         self.book = book
-        self.engine = engine or Engine(book)
+        # Members come from the store when it holds any (an imported eligibility file), else
+        # from the book: the same rule as Processor and Portal.
+        has_members = getattr(accumulators, "has_members", None)
+        self.members: Eligibility = (
+            accumulators if callable(has_members) and has_members()  # type: ignore[assignment]
+            else book.registry)
+        engine = engine or Engine(book)
+        self.engine = engine if self.members is engine.members else engine.with_members(
+            self.members)
         self.accumulators = accumulators
         self.history: HistoryView = history if history is not None else (
             accumulators if hasattr(accumulators, "fills") else EMPTY)  # type: ignore[assignment]
@@ -254,10 +262,11 @@ class Estimator:
     def member(self, member_id: str | None = None, *, cardholder_id: str | None = None,
                person_code: str = "001") -> Member:
         """A member by member id (``PPO1001-002``) or cardholder id and person code."""
-        registry = self.book.registry
+        registry = self.members
         if member_id is not None:
             card, _, person = member_id.rpartition("-")
-            found = registry.get(card, person) if card else None
+            found = registry.member_by_id(member_id) or (
+                registry.get(card, person) if card else None)
             if found is None:
                 raise EstimateError(f"member {member_id} is not on file",
                                     Reject.NON_MATCHED_CARDHOLDER, 404)
@@ -268,7 +277,7 @@ class Estimator:
         person_code = person_code.zfill(3)
         found = registry.get(cardholder_id, person_code)
         if found is None:
-            if cardholder_id in registry.cardholders:
+            if registry.has_cardholder(cardholder_id):
                 raise EstimateError(f"person code {person_code} is not on cardholder "
                                     f"{cardholder_id}", Reject.NON_MATCHED_PERSON_CODE, 404)
             raise EstimateError(f"cardholder {cardholder_id} is not on file",

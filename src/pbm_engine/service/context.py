@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from fastapi import Request
 
 from pbm_engine.book import Book
+from pbm_engine.eligibility.members import Eligibility
 from pbm_engine.engine import Engine
 from pbm_engine.portal.estimate import Estimator
 from pbm_engine.processor import Processor
@@ -68,7 +69,14 @@ class Context:
     _local: threading.local = field(default_factory=threading.local)
 
     def store(self) -> Store:
+        """This thread's read-only store."""
         return self.reads.get()
+
+    def members(self) -> Eligibility:
+        """Where members are looked up: the store when it holds any (an imported eligibility
+        file), else the book (the rule of Processor and Portal)."""
+        store = self.store()
+        return store if store.has_members() else self.book.registry
 
     def estimator(self) -> Estimator:
         """This thread's estimator over its read-only connection."""

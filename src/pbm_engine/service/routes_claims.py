@@ -37,7 +37,7 @@ def submit_claim(request: Request, caller: Annotated[Grant, Depends(grant)],
     if caller.family_id or caller.member_id:
         card = str(claim.get("cardholder_id") or "")
         person = str(claim.get("person_code") or "001").zfill(3)
-        member = context(request).book.registry.get(card, person)
+        member = context(request).members().get(card, person)
         if member is None or not caller.may_read(member.member_id, member.family_id):
             raise ApiProblem(403, "Forbidden", "this token may not submit claims for that "
                              "member")
