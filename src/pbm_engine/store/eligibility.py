@@ -26,10 +26,10 @@ import csv
 import datetime as dt
 import io
 import re
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, replace
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 
@@ -369,6 +369,46 @@ def terminate(coverage: tuple[CoveragePeriod, ...], day: dt.date) -> tuple[Cover
     return tuple(out)
 
 
+_R = TypeVar("_R")
+
+
+@dataclass(slots=True)
+class _Problems:
+    """The bad rows of one file: how many, and the first MAX_REPORTED described."""
+
+    count: int = 0
+    listed: list[str] = field(default_factory=list)
+
+    def add(self, line: int, what: object) -> None:
+        self.count += 1
+        if len(self.listed) < MAX_REPORTED:
+            self.listed.append(f"line {line}: {what}")
+
+    def extend(self, described: list[str]) -> None:
+        self.count += len(described)
+        self.listed.extend(described[:MAX_REPORTED - len(self.listed)])
+
+
+def _apply_rows(path: Path, parse: Callable[[int, Mapping[str, str]], _R],
+                apply: Callable[[list[_R]], None], problems: _Problems) -> int:
+    """Parse every row of ``path`` (a row that does not parse is a problem) and hand the
+    valid ones to ``apply`` in batches of :data:`BATCH`; return the number of rows."""
+    rows = 0
+    batch: list[_R] = []
+    for line, raw in read_rows(path):
+        rows += 1
+        try:
+            batch.append(parse(line, raw))
+        except ValueError as exc:
+            problems.add(line, exc)
+            continue
+        if len(batch) >= BATCH:
+            apply(batch)
+            batch.clear()
+    apply(batch)
+    return rows
+
+
 # -- importing --------------------------------------------------------------------------------
 
 def import_members(store: Store, path: str | Path, *, replace_all: bool = False
@@ -377,40 +417,23 @@ def import_members(store: Store, path: str | Path, *, replace_all: bool = False
     docstring).  Raises :class:`EligibilityFileError` (nothing applied) on any bad row."""
     path = Path(path)
     check_columns(path, MEMBER_COLUMNS, OPTIONAL_MEMBER_COLUMNS)
-    problems: list[str] = []
-    count = 0
-    rows = 0
+    problems = _Problems()
     added = changed = terminated = 0
     seen: set[tuple[str, str]] = set()
     with store.transaction():
         before = store.member_count() if replace_all else 0
         if replace_all:
             store.clear_members()
-        batch: list[MemberRow] = []
 
-        def flush() -> None:
-            nonlocal count, added, changed, terminated
+        def apply(batch: list[MemberRow]) -> None:
+            nonlocal added, changed, terminated
             a, c, t, bad = _apply_batch(store, batch, seen)
             added, changed, terminated = added + a, changed + c, terminated + t
-            count += len(bad)
-            if len(problems) < MAX_REPORTED:
-                problems.extend(bad)
-            batch.clear()
+            problems.extend(bad)
 
-        for line, raw in read_rows(path):
-            rows += 1
-            try:
-                batch.append(parse_member_row(line, raw))
-            except ValueError as exc:
-                count += 1
-                if len(problems) < MAX_REPORTED:
-                    problems.append(f"line {line}: {exc}")
-                continue
-            if len(batch) >= BATCH:
-                flush()
-        flush()
-        if count:
-            raise EligibilityFileError(path, problems, count)
+        rows = _apply_rows(path, parse_member_row, apply, problems)
+        if problems.count:
+            raise EligibilityFileError(path, problems.listed, problems.count)
         total = store.member_count()
     removed = max(0, before - len(seen)) if replace_all else 0
     return ImportReport(rows, added, changed, terminated, removed, total)
@@ -524,23 +547,19 @@ def import_prior_auths(store: Store, path: str | Path) -> ImportReport:
     must be on file in the store.  Raises :class:`EligibilityFileError` on any bad row."""
     path = Path(path)
     check_columns(path, PA_COLUMNS, OPTIONAL_PA_COLUMNS)
-    problems: list[str] = []
-    count = rows = added = removed = 0
+    problems = _Problems()
+    added = removed = 0
     with store.transaction():
-        batch: list[PaRow] = []
 
-        def flush() -> None:
-            nonlocal count, added, removed
+        def apply(batch: list[PaRow]) -> None:
+            nonlocal added, removed
             members = store.members_by_key(list(dict.fromkeys(r.key for r in batch)))
             puts: list[PriorAuth] = []
             deletes: list[tuple[str, str]] = []
             for r in batch:
                 member = members.get(r.key)
                 if member is None:
-                    count += 1
-                    if len(problems) < MAX_REPORTED:
-                        problems.append(f"line {r.line}: member {r.key[0]} person {r.key[1]} "
-                                        "is not on file")
+                    problems.add(r.line, f"member {r.key[0]} person {r.key[1]} is not on file")
                     continue
                 if r.action == "delete":
                     deletes.append((member.member_id, r.pa.number))
@@ -549,20 +568,8 @@ def import_prior_auths(store: Store, path: str | Path) -> ImportReport:
             store.put_prior_auths(puts)
             added += len(puts)
             removed += store.delete_prior_auths(deletes) if deletes else 0
-            batch.clear()
 
-        for line, raw in read_rows(path):
-            rows += 1
-            try:
-                batch.append(parse_pa_row(line, raw))
-            except ValueError as exc:
-                count += 1
-                if len(problems) < MAX_REPORTED:
-                    problems.append(f"line {line}: {exc}")
-                continue
-            if len(batch) >= BATCH:
-                flush()
-        flush()
-        if count:
-            raise EligibilityFileError(path, problems, count)
+        rows = _apply_rows(path, parse_pa_row, apply, problems)
+        if problems.count:
+            raise EligibilityFileError(path, problems.listed, problems.count)
     return ImportReport(rows, added=added, removed=removed)
